@@ -1,0 +1,221 @@
+"""All-pole vocal-tract filters parameterized by line spectral frequencies (LSFs).
+
+An order-P all-pole filter H(z) = g / A(z) is minimum phase -- hence stable -- exactly when its
+LSFs are strictly increasing inside (0, pi) (Soong & Juang 1984). UMSS (Schulze-Forster et al.
+2023) predicts LSFs for this reason, and so do we: `lsf_from_logits` maps any real vector to a
+valid LSF vector, and `all_pole_response` evaluates the filter at arbitrary frequencies without
+ever forming the polynomial A(z), which keeps it cheap, batched and differentiable.
+
+Conventions: angles in radians per sample (pi = Nyquist); P even; shapes `(..., P)` for LSFs and
+`(..., F)` for frequencies, leading dimensions broadcast.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+TILT_PIVOT_HZ = 1000.0  # spectral tilt (brightness) pivots about this frequency
+MIN_LSF_GAP_RAD = 0.004  # keeps neighbouring LSFs apart, so the filter keeps a finite Q
+
+
+def lsf_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Any real `(..., P)` tensor -> LSFs strictly increasing in (0, pi) (cumulative softmax)."""
+    *lead, p = logits.shape
+    steps = torch.softmax(torch.cat([logits, torch.zeros(*lead, 1, dtype=logits.dtype,
+                                                         device=logits.device)], -1), -1)
+    return math.pi * torch.cumsum(steps, -1)[..., :p]
+
+
+def flat_lsf(order: int) -> np.ndarray:
+    """The LSFs of A(z) = 1 (a flat filter): i * pi / (P + 1)."""
+    return np.arange(1, order + 1) * (math.pi / (order + 1))
+
+
+def _pq_real(lsf_rad: torch.Tensor, omega: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real factors Pr, Qr with A(e^jw) = 1/2 e^{-jw(P+1)/2} (Pr + j Qr).
+
+    P(z) = (1 + z^-1) prod_{odd i} (1 - 2 cos w_i z^-1 + z^-2) holds w_1, w_3, ...; Q(z) the even
+    ones with (1 - z^-1). On the unit circle each section is e^{-jw} 2 (cos w - cos w_i).
+    """
+    cos_w = torch.cos(omega).unsqueeze(-1)  # (..., F, 1)
+    cos_lsf = torch.cos(lsf_rad).unsqueeze(-2)  # (..., 1, P)
+    sections = 2.0 * (cos_w - cos_lsf)  # (..., F, P)
+    pr = 2.0 * torch.cos(omega / 2) * sections[..., 0::2].prod(-1)  # (..., F)
+    qr = 2.0 * torch.sin(omega / 2) * sections[..., 1::2].prod(-1)  # (..., F)
+    return pr, qr
+
+
+def all_pole_response(lsf_rad: torch.Tensor, gain_db: torch.Tensor, omega: torch.Tensor,
+                      with_phase: bool = False):
+    """Log-magnitude (dB) -- and optionally phase (rad) -- of g / A(e^jw).
+
+    lsf_rad: (..., P); gain_db: (...); omega: (..., F) radians per sample.
+    Returns mag_db (..., F) [, phase (..., F)].
+    """
+    pr, qr = _pq_real(lsf_rad, omega)
+    power_a = 0.25 * (pr * pr + qr * qr)  # |A|^2
+    mag_db = gain_db.unsqueeze(-1) - 10.0 * torch.log10(power_a.clamp_min(1e-20))
+    if not with_phase:
+        return mag_db
+    order = lsf_rad.shape[-1]
+    phase_a = -omega * (order + 1) / 2 + torch.atan2(qr, pr)
+    return mag_db, -phase_a
+
+
+def lsf_to_lpc_torch(lsf_rad: torch.Tensor) -> torch.Tensor:
+    """LSFs (..., P) -> A(z) coefficients (..., P+1), differentiable; loops over the order only."""
+    *lead, order = lsf_rad.shape
+    polys = []
+    for first, edge in ((0, 1.0), (1, -1.0)):
+        poly = lsf_rad.new_tensor([1.0, edge]).expand(*lead, 2)
+        for i in range(first, order, 2):
+            c = -2 * torch.cos(lsf_rad[..., i:i + 1])  # multiply by (1 + c z^-1 + z^-2)
+            padded = torch.nn.functional.pad(poly, (0, 2))
+            poly = padded + c * torch.nn.functional.pad(poly, (1, 1)) + torch.nn.functional.pad(poly, (2, 0))
+        polys.append(poly)
+    return 0.5 * (polys[0] + polys[1])[..., :order + 1]
+
+
+def grid_response_db(a: torch.Tensor, gain_db: torch.Tensor, n_fft: int) -> torch.Tensor:
+    """|g / A| in dB on the n_fft//2+1 bins from 0 to Nyquist: a (..., P+1), gain_db (...)."""
+    spec = torch.fft.rfft(a, n_fft)
+    power_a = spec.real ** 2 + spec.imag ** 2
+    return gain_db.unsqueeze(-1) - 10.0 * torch.log10(power_a.clamp_min(1e-20))
+
+
+def tilt_db(tilt_db_per_oct: torch.Tensor, freqs_hz: torch.Tensor) -> torch.Tensor:
+    """Spectral tilt in dB: tilt * log2(f / 1 kHz); (...), (..., F) -> (..., F)."""
+    octaves = torch.log2(freqs_hz.clamp_min(50.0) / TILT_PIVOT_HZ)
+    return tilt_db_per_oct.unsqueeze(-1) * octaves
+
+
+def warp_lsf(lsf_rad: np.ndarray, ratio: float) -> np.ndarray:
+    """Move the formants by `ratio` (1.2 = up 20 %), independent of pitch.
+
+    Scaling LSFs scales the frequencies of the resonances they bracket. Above a knee the map is
+    bent so that the top LSF stays below pi, keeping the warp monotonic (so the filter stays
+    stable); below the knee it is exactly w -> ratio * w.
+    """
+    knee = min(0.8 * math.pi / max(ratio, 1.0), 0.8 * math.pi)
+    lsf = np.asarray(lsf_rad, dtype=np.float64)
+    low = lsf * ratio
+    # above the knee: linear from (knee, ratio*knee) to (pi, pi)
+    high = ratio * knee + (lsf - knee) * (math.pi - ratio * knee) / (math.pi - knee)
+    warped = np.where(lsf <= knee, low, high)
+    return enforce_lsf_order(warped)
+
+
+def enforce_lsf_order(lsf_rad: np.ndarray, gap: float = MIN_LSF_GAP_RAD) -> np.ndarray:
+    """Sort and push LSFs apart so each frame is strictly increasing inside (0, pi)."""
+    lsf = np.sort(np.asarray(lsf_rad, dtype=np.float64), axis=-1)
+    order = lsf.shape[-1]
+    lo = gap * np.arange(1, order + 1)
+    hi = math.pi - gap * np.arange(order, 0, -1)
+    lsf = np.clip(lsf, lo, hi)
+    # forward pass pushes up, backward pass pushes down; the clip bounds keep both feasible
+    for i in range(1, order):
+        lsf[..., i] = np.maximum(lsf[..., i], lsf[..., i - 1] + gap)
+    for i in range(order - 2, -1, -1):
+        lsf[..., i] = np.minimum(lsf[..., i], lsf[..., i + 1] - gap)
+    return lsf
+
+
+# ---- analysis side: power spectrum -> LPC -> LSF (numpy; not differentiated) -----------------
+
+def levinson(r: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Levinson-Durbin on autocorrelations r (..., >= order+1) -> (a (..., order+1), error (...)).
+
+    Vectorized over leading dimensions; the loop runs over the order only.
+    """
+    r = np.asarray(r, dtype=np.float64)
+    lead = r.shape[:-1]
+    a = np.zeros(lead + (order + 1,))
+    a[..., 0] = 1.0
+    err = r[..., 0].copy()
+    for i in range(1, order + 1):
+        acc = np.einsum("...j,...j->...", a[..., :i], r[..., i:0:-1])
+        k = -acc / np.maximum(err, 1e-30)
+        k = np.clip(k, -0.9999, 0.9999)  # numerical guard: keeps A(z) minimum phase
+        a_prev = a[..., :i + 1].copy()
+        a[..., 1:i + 1] = a_prev[..., 1:i + 1] + k[..., None] * a_prev[..., i - 1::-1][..., :i]
+        err = err * (1.0 - k * k)
+    return a, err
+
+
+def lpc_to_lsf(a: np.ndarray, grid_size: int = 1024) -> np.ndarray:
+    """LPC polynomials (..., P+1) with a[0] = 1 -> LSFs (..., P), sorted, in (0, pi).
+
+    The symmetric/antisymmetric polynomials P(z)/(1+z^-1) and Q(z)/(1-z^-1) become cosine
+    series on the unit circle; their zeros are found as sign changes on a dense grid (exact up
+    to linear interpolation) with a Chebyshev root-finder for the rare frame where two zeros
+    share a grid cell.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    lead = a.shape[:-1]
+    order = a.shape[-1] - 1
+    a2 = a.reshape(-1, order + 1)
+    ext = np.concatenate([a2, np.zeros((a2.shape[0], 1))], 1)  # (N, P+2)
+    rev = ext[:, ::-1]
+    p_poly = _deflate(ext + rev, -1.0)  # divide by (1 + z^-1): (N, P+1), symmetric
+    q_poly = _deflate(ext - rev, 1.0)  # divide by (1 - z^-1)
+    omega = (np.arange(grid_size) + 0.5) * (math.pi / grid_size)
+    half = order // 2
+    lsf = np.empty((a2.shape[0], order))
+    for slot, poly in ((0, p_poly), (1, q_poly)):
+        # e^{jwP/2} C(e^jw) = c_{P/2} + 2 sum_m c_{P/2-m} cos(m w): a cosine series in w
+        series = np.concatenate([poly[:, half:half + 1], 2 * poly[:, half - 1::-1]], 1)  # (N, h+1)
+        values = series @ np.cos(np.outer(np.arange(half + 1), omega))  # (N, G)
+        lsf[:, slot::2] = _grid_zeros(values, omega, series, half)
+    return enforce_lsf_order(lsf).reshape(lead + (order,))
+
+
+def _deflate(poly: np.ndarray, root: float) -> np.ndarray:
+    """Divide polynomials in z^-1 (N, D+1) by (1 - root z^-1) -- synthetic division, exact root."""
+    out = np.zeros((poly.shape[0], poly.shape[1] - 1))
+    acc = np.zeros(poly.shape[0])
+    for i in range(poly.shape[1] - 1):
+        acc = poly[:, i] + root * acc
+        out[:, i] = acc
+    return out
+
+
+def _grid_zeros(values: np.ndarray, omega: np.ndarray, series: np.ndarray, count: int) -> np.ndarray:
+    n = values.shape[0]
+    out = np.empty((n, count))
+    sign_change = np.signbit(values[:, :-1]) != np.signbit(values[:, 1:])  # (N, G-1)
+    good = sign_change.sum(1) == count
+    rows, cols = np.nonzero(sign_change[good])
+    v0, v1 = values[good][rows, cols], values[good][rows, cols + 1]
+    frac = v0 / (v0 - v1)
+    zeros = omega[cols] + frac * (omega[1] - omega[0])
+    out[good] = zeros.reshape(-1, count)
+    for i in np.nonzero(~good)[0]:  # rare: fall back to the Chebyshev roots in x = cos w
+        roots = np.polynomial.chebyshev.chebroots(series[i])
+        roots = np.clip(np.real(roots), -1.0, 1.0)
+        w = np.sort(np.arccos(roots))
+        out[i] = np.interp(np.linspace(0, 1, count), np.linspace(0, 1, len(w)), w) \
+            if len(w) != count else w
+    return out
+
+
+def formants_from_response(freqs_hz: np.ndarray, mag_db: np.ndarray, max_count: int = 5,
+                           min_hz: float = 150.0) -> list[tuple[float, float]]:
+    """Peaks of one filter response: [(frequency Hz, -3 dB bandwidth Hz), ...], lowest first."""
+    peaks = np.nonzero((mag_db[1:-1] > mag_db[:-2]) & (mag_db[1:-1] >= mag_db[2:]))[0] + 1
+    out = []
+    for i in peaks:
+        if freqs_hz[i] < min_hz:
+            continue
+        level = mag_db[i] - 3.0
+        lo = i
+        while lo > 0 and mag_db[lo] > level:
+            lo -= 1
+        hi = i
+        while hi < len(mag_db) - 1 and mag_db[hi] > level:
+            hi += 1
+        out.append((float(freqs_hz[i]), float(freqs_hz[hi] - freqs_hz[lo])))
+        if len(out) == max_count:
+            break
+    return out

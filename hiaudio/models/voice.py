@@ -1,0 +1,104 @@
+"""The source-filter voice model: parameters -> audio, differentiable, batched, CPU or CUDA.
+
+`render_voice` is the pure function; `VoiceSynth` is the nn.Module shell that holds the
+sample rate, hop and noise-band layout (as in torchaudio's functional/transforms split). The
+parameters mean what `hiaudio.params.VoiceParams` documents.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from hiaudio.dsp import filters, synth
+
+
+def noise_band_centers_hz(n_bands: int, sample_rate: float) -> torch.Tensor:
+    """Centres of the noise bands, evenly spaced on the mel scale from 0 to Nyquist."""
+    mel_top = 2595 * math.log10(1 + (sample_rate / 2) / 700)
+    mel = torch.linspace(0, mel_top, n_bands, dtype=torch.float64)
+    return (700 * (10 ** (mel / 2595) - 1)).float()
+
+
+def band_interpolation(n_bands: int, sample_rate: float, freqs_hz: torch.Tensor) -> torch.Tensor:
+    """(n_bands, F) weights that interpolate band values linearly (in Hz) onto frequencies."""
+    centers = noise_band_centers_hz(n_bands, sample_rate).to(freqs_hz)
+    if n_bands == 1:
+        return torch.ones(1, freqs_hz.shape[-1], dtype=freqs_hz.dtype)
+    f = freqs_hz.clamp(float(centers[0]), float(centers[-1]))
+    idx = torch.searchsorted(centers, f, right=True).clamp(1, n_bands - 1)
+    lo, hi = centers[idx - 1], centers[idx]
+    w_hi = (f - lo) / (hi - lo)
+    weights = torch.zeros(n_bands, freqs_hz.shape[-1], dtype=freqs_hz.dtype)
+    cols = torch.arange(freqs_hz.shape[-1])
+    weights[idx - 1, cols] = 1 - w_hi
+    weights[idx, cols] += w_hi
+    return weights
+
+
+def harmonic_levels_db(f0_hz: torch.Tensor, lsf_rad: torch.Tensor, gain_db: torch.Tensor,
+                       harmonic_db: torch.Tensor, tilt_db_per_oct: torch.Tensor,
+                       sample_rate: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Level (dB) and phase (rad) of every harmonic: source + filter + tilt.
+
+    f0_hz (..., T); lsf_rad (..., T, P); gain_db, tilt (..., T); harmonic_db (..., T, K).
+    The phase is the filter's (minimum phase): a zero-phase source pulse through the tract.
+    """
+    n_harm = harmonic_db.shape[-1]
+    k = torch.arange(1, n_harm + 1, dtype=f0_hz.dtype, device=f0_hz.device)
+    freqs_hz = f0_hz.unsqueeze(-1) * k  # (..., T, K)
+    omega = (2 * math.pi / sample_rate) * freqs_hz.clamp(max=sample_rate / 2)
+    tract_db, tract_phase = filters.all_pole_response(lsf_rad, gain_db, omega, with_phase=True)
+    level_db = harmonic_db + tract_db + filters.tilt_db(tilt_db_per_oct, freqs_hz)
+    return level_db, tract_phase
+
+
+def noise_magnitudes(lsf_rad: torch.Tensor, gain_db: torch.Tensor, noise_db: torch.Tensor,
+                     tilt_db_per_oct: torch.Tensor, sample_rate: float, n_fft: int,
+                     band_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Noise magnitude per STFT bin (..., T, n_fft//2+1): filter x band level x tilt."""
+    freqs_hz = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1, dtype=lsf_rad.dtype,
+                              device=lsf_rad.device)
+    if band_weights is None:
+        band_weights = band_interpolation(noise_db.shape[-1], sample_rate, freqs_hz)
+    tract_db = filters.grid_response_db(filters.lsf_to_lpc_torch(lsf_rad), gain_db, n_fft)  # (..., T, F)
+    level_db = tract_db + noise_db @ band_weights.to(noise_db) + filters.tilt_db(tilt_db_per_oct, freqs_hz)
+    return torch.pow(10.0, level_db / 20)
+
+
+def noise_fft_size(sample_rate: float) -> int:
+    """STFT size for the noise: ~23-32 ms, a power of two."""
+    return 1 << round(math.log2(0.025 * sample_rate))
+
+
+def render_voice(f0_hz: torch.Tensor, voiced: torch.Tensor, lsf_rad: torch.Tensor,
+                 gain_db: torch.Tensor, harmonic_db: torch.Tensor, noise_db: torch.Tensor,
+                 tilt_db_per_oct: torch.Tensor, sample_rate: float, hop: int,
+                 generator: torch.Generator | None = None,
+                 parts: bool = False):
+    """Synthesize a voice; shapes as in `harmonic_levels_db`, noise_db (..., T, B).
+
+    Returns audio (..., T * hop), or (harmonic, noise) when `parts` is true.
+    """
+    level_db, phase = harmonic_levels_db(f0_hz, lsf_rad, gain_db, harmonic_db, tilt_db_per_oct,
+                                         sample_rate)
+    amps = voiced.unsqueeze(-1) * torch.pow(10.0, level_db / 20)
+    harmonic = synth.harmonic_synth(f0_hz, amps, phase, hop, sample_rate)
+    n_fft = noise_fft_size(sample_rate)
+    mags = noise_magnitudes(lsf_rad, gain_db, noise_db, tilt_db_per_oct, sample_rate, n_fft)
+    noise = synth.filtered_noise(mags, hop, n_fft, generator)
+    return (harmonic, noise) if parts else harmonic + noise
+
+
+class VoiceSynth(torch.nn.Module):
+    """nn.Module shell over `render_voice` for a fixed sample rate and hop."""
+
+    def __init__(self, sample_rate: int, hop_samples: int):
+        super().__init__()
+        self.sample_rate = sample_rate
+        self.hop_samples = hop_samples
+
+    def forward(self, f0_hz, voiced, lsf_rad, gain_db, harmonic_db, noise_db, tilt_db_per_oct,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        return render_voice(f0_hz, voiced, lsf_rad, gain_db, harmonic_db, noise_db,
+                            tilt_db_per_oct, self.sample_rate, self.hop_samples, generator)

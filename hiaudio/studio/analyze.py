@@ -1,0 +1,225 @@
+"""Analysis of a monophonic voice into `VoiceParams`, and resynthesis back to audio.
+
+Analysis by synthesis, in four steps per frame (5 ms hop):
+1. F0 and voicing: `dsp.pitch.estimate_f0` (YIN difference function, pYIN-style HMM).
+2. Harmonic amplitudes: the peak of the zero-padded STFT magnitude near every k * F0.
+3. The vocal tract: an all-pole fit (autocorrelation method) to the envelope through those
+   harmonic peaks -- through the periodogram in unvoiced frames -- stored as LSFs; what the
+   filter does not explain is the source level of each harmonic (`harmonic_db`).
+4. Noise: what the harmonic model leaves in the spectrum, per band, relative to the filter.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from hiaudio.dsp import filters, pitch
+from hiaudio.models import voice
+from hiaudio.params import VoiceParams
+
+HOP_S = 0.005  # analysis frame step
+WINDOW_S = 0.040  # harmonic analysis window (about three periods of an 75 Hz voice)
+N_NOISE_BANDS = 8
+MAX_HARMONICS = 400
+FLOOR_DB = -120.0
+
+
+def lpc_order_for(sample_rate: int) -> int:
+    """Two poles per kHz of bandwidth plus four for glottal and radiation tilt (even)."""
+    return 2 * round(sample_rate / 2000) + 4
+
+
+def hop_for(sample_rate: int) -> int:
+    return round(HOP_S * sample_rate)
+
+
+def analyze(audio: np.ndarray, sample_rate: int,
+            pitch_config: pitch.PitchConfig | None = None) -> VoiceParams:
+    """Estimate the voice model's parameters from a mono float signal in [-1, 1]."""
+    x = torch.as_tensor(np.asarray(audio, dtype=np.float32))
+    hop = hop_for(sample_rate)
+    f0_hz, _ = pitch.estimate_f0(x, sample_rate, hop, pitch_config)
+    n_frames = f0_hz.shape[0]
+    voiced = f0_hz > 0
+    f0_filled = fill_unvoiced_f0(f0_hz.numpy())
+
+    win_length = round(WINDOW_S * sample_rate)
+    n_fft = 1 << math.ceil(math.log2(4 * win_length))  # 4x zero padding for peak reading
+    window = torch.hann_window(win_length)
+    padded = torch.nn.functional.pad(x, (0, n_frames * hop - x.shape[-1]))
+    spec = torch.stft(padded, n_fft, hop, win_length, window, center=True,
+                      return_complex=True)[:, :n_frames]  # (F, T)
+    power = (spec.real ** 2 + spec.imag ** 2).T.double()  # (T, F)
+    bin_hz = sample_rate / n_fft
+    amp_scale = 2.0 / float(window.sum())  # STFT peak -> sinusoid amplitude
+    noise_scale = 1.0 / float((window ** 2).sum())  # STFT power -> white-noise variance
+
+    # 2. harmonic peaks
+    f0_t = torch.as_tensor(f0_filled, dtype=torch.float64)
+    voiced_f0 = f0_t[voiced] if bool(voiced.any()) else f0_t
+    n_harm = int(min(MAX_HARMONICS, math.floor(sample_rate / 2 / float(voiced_f0.min()))))
+    n_harm = max(n_harm, 1)
+    k = torch.arange(1, n_harm + 1, dtype=torch.float64)
+    harm_hz = f0_t.unsqueeze(-1) * k  # (T, K)
+    below_nyquist = harm_hz < sample_rate / 2 - bin_hz
+    peak_power, peak_hz = _harmonic_peaks(power, harm_hz, f0_t, bin_hz)
+    amps = torch.sqrt(peak_power) * amp_scale  # (T, K) sinusoid amplitudes
+
+    # 3. the vocal tract: all-pole fit to the harmonic envelope (voiced) or periodogram
+    order = lpc_order_for(sample_rate)
+    env_bins = 512
+    grid_hz = torch.linspace(0, sample_rate / 2, env_bins + 1, dtype=torch.float64)
+    env_db = _interpolate_db(harm_hz, 20 * torch.log10(amps + 1e-12), below_nyquist, grid_hz)
+    periodogram = _downsample_bins(power * noise_scale, env_bins + 1)
+    env_power = torch.where(voiced.unsqueeze(-1), 10 ** (env_db / 10), periodogram)
+    autocorr = torch.fft.irfft(env_power, 2 * env_bins)[:, :order + 1].numpy()
+    lag_window = np.exp(-0.5 * (2 * np.pi * 40.0 / sample_rate * np.arange(order + 1)) ** 2)
+    autocorr = autocorr * lag_window
+    autocorr[:, 0] *= 1.0 + 1e-6  # white-noise correction keeps Levinson well conditioned
+    silent = autocorr[:, 0] <= 1e-20
+    autocorr[silent, 0] = 1e-20
+    a, err = filters.levinson(autocorr, order)
+    lsf = filters.lpc_to_lsf(a)
+    gain_db = 10 * np.log10(np.maximum(err, 1e-20))
+    lsf_t, gain_t = torch.as_tensor(lsf), torch.as_tensor(gain_db)
+
+    omega = (2 * math.pi / sample_rate) * harm_hz.clamp(max=sample_rate / 2)
+    tract_db = filters.all_pole_response(lsf_t, gain_t, omega)  # (T, K)
+    harmonic_db = 20 * torch.log10(amps + 1e-12) - tract_db
+    harmonic_db = torch.where(below_nyquist, harmonic_db, torch.full_like(harmonic_db, math.nan))
+    harmonic_db = _fill_harmonics(harmonic_db.numpy(), voiced.numpy())
+
+    # 4. noise: the residual after the harmonics, relative to the filter, per band
+    tract_db_grid = filters.grid_response_db(filters.lsf_to_lpc_torch(lsf_t), gain_t, n_fft)
+    noise_db = _noise_levels(power, peak_power, peak_hz, voiced, tract_db_grid, sample_rate,
+                             n_fft, win_length, noise_scale)
+
+    return VoiceParams(
+        sample_rate=int(sample_rate), hop_samples=hop,
+        f0_hz=f0_filled.astype(np.float32),
+        voiced=voiced.numpy().astype(np.float32),
+        lsf_rad=lsf.astype(np.float32),
+        gain_db=np.clip(gain_db, -199, 199).astype(np.float32),
+        harmonic_db=np.clip(harmonic_db, FLOOR_DB, 99).astype(np.float32),
+        noise_db=np.clip(noise_db, FLOOR_DB, 99).astype(np.float32),
+        tilt_db_per_oct=np.zeros(n_frames, np.float32),
+    ).validate()
+
+
+def fill_unvoiced_f0(f0_hz: np.ndarray, default_hz: float = 120.0) -> np.ndarray:
+    """Interpolate F0 (in log frequency) through unvoiced frames (0), holding the ends."""
+    f0 = np.asarray(f0_hz, dtype=np.float64)
+    voiced = f0 > 0
+    if not voiced.any():
+        return np.full_like(f0, default_hz)
+    idx = np.arange(len(f0))
+    return np.exp(np.interp(idx, idx[voiced], np.log(f0[voiced])))
+
+
+def _harmonic_peaks(power: torch.Tensor, harm_hz: torch.Tensor, f0_hz: torch.Tensor,
+                    bin_hz: float, max_reach: int = 8):
+    """Largest STFT power within +-15 % of F0 of each harmonic, parabolic-interpolated in dB."""
+    n_frames, n_bins = power.shape
+    center = torch.round(harm_hz / bin_hz).long()  # (T, K)
+    reach = (0.15 * f0_hz / bin_hz).floor().long().clamp(1, max_reach)  # (T,)
+    offsets = torch.arange(-max_reach, max_reach + 1)
+    cand = center.unsqueeze(-1) + offsets  # (T, K, R)
+    inside = offsets.abs() <= reach.view(-1, 1, 1)
+    cand = cand.clamp(1, n_bins - 2)
+    rows = torch.arange(n_frames).view(-1, 1, 1)
+    vals = torch.where(inside, power[rows, cand], torch.zeros(()))
+    best = vals.argmax(-1, keepdim=True)
+    top = cand.gather(-1, best).squeeze(-1)  # (T, K) bin of the peak
+    r2 = torch.arange(n_frames).view(-1, 1)
+    db = lambda b: 10 * torch.log10(power[r2, b] + 1e-30)  # noqa: E731
+    left, mid, right = db(top - 1), db(top), db(top + 1)
+    curv = left - 2 * mid + right
+    delta = torch.where(curv < -1e-9, 0.5 * (left - right) / curv, torch.zeros_like(mid)).clamp(-0.5, 0.5)
+    peak_db = mid - 0.25 * (left - right) * delta
+    return 10 ** (peak_db / 10), (top + delta) * bin_hz
+
+
+def _interpolate_db(harm_hz: torch.Tensor, level_db: torch.Tensor, valid: torch.Tensor,
+                    grid_hz: torch.Tensor) -> torch.Tensor:
+    """Per frame, piecewise-linear interpolation of harmonic levels onto a frequency grid."""
+    n_frames, n_harm = harm_hz.shape
+    # invalid harmonics (above Nyquist) repeat the last valid one, keeping xs increasing
+    last_valid = valid.long().sum(-1).clamp(min=1) - 1  # (T,)
+    k_idx = torch.minimum(torch.arange(n_harm).expand(n_frames, -1), last_valid.unsqueeze(-1))
+    xs = harm_hz.gather(-1, k_idx)
+    ys = level_db.gather(-1, k_idx)
+    grid = grid_hz.expand(n_frames, -1).contiguous()
+    idx = torch.searchsorted(xs.contiguous(), grid).clamp(1, n_harm - 1) if n_harm > 1 else \
+        torch.ones_like(grid, dtype=torch.long)
+    if n_harm == 1:
+        return ys[:, :1].expand_as(grid).clone()
+    x0, x1 = xs.gather(-1, idx - 1), xs.gather(-1, idx)
+    y0, y1 = ys.gather(-1, idx - 1), ys.gather(-1, idx)
+    w = ((grid - x0) / (x1 - x0).clamp_min(1e-9)).clamp(0, 1)
+    return y0 + (y1 - y0) * w
+
+
+def _downsample_bins(power: torch.Tensor, n_out: int) -> torch.Tensor:
+    """Average adjacent STFT bins down to n_out bins spanning 0..Nyquist."""
+    edges = torch.linspace(0, power.shape[-1], n_out + 1).round().long()
+    csum = torch.nn.functional.pad(torch.cumsum(power, -1), (1, 0))
+    width = (edges[1:] - edges[:-1]).clamp_min(1)
+    return (csum[:, edges[1:]] - csum[:, edges[:-1]]) / width
+
+
+def _fill_harmonics(harmonic_db: np.ndarray, voiced: np.ndarray) -> np.ndarray:
+    """Fill harmonics above Nyquist with the highest valid one, unvoiced frames from the nearest
+    voiced frame, so that pitch edits and voicing changes find sensible source levels."""
+    h = harmonic_db.copy()
+    n_frames, n_harm = h.shape
+    valid = ~np.isnan(h)
+    last = np.maximum(valid.sum(1) - 1, 0)
+    fill = h[np.arange(n_frames), last]
+    h = np.where(valid, h, fill[:, None])
+    h = np.nan_to_num(h, nan=FLOOR_DB)
+    if voiced.any() and not voiced.all():
+        idx = np.arange(n_frames)
+        vidx = idx[voiced]
+        nearest = vidx[np.clip(np.searchsorted(vidx, idx), 0, len(vidx) - 1)]
+        prev = vidx[np.clip(np.searchsorted(vidx, idx) - 1, 0, len(vidx) - 1)]
+        nearest = np.where(np.abs(prev - idx) < np.abs(nearest - idx), prev, nearest)
+        h = h[nearest]
+    return h
+
+
+def _noise_levels(power, peak_power, peak_hz, voiced, tract_db, sample_rate, n_fft,
+                  win_length, noise_scale) -> np.ndarray:
+    """Band levels (dB, relative to the filter) of what the harmonics leave in the spectrum."""
+    n_frames, n_bins = power.shape
+    bin_hz = sample_rate / n_fft
+    # predicted harmonic magnitude: each peak spread by the Hann window's main lobe
+    lobe = 2 * n_fft / win_length  # main-lobe half-width in bins
+    reach = int(math.ceil(lobe))
+    offsets = torch.arange(-reach, reach + 1, dtype=torch.float32)
+    pos = (peak_hz / bin_hz).float()  # (T, K) fractional bins
+    bins = torch.round(pos).long().unsqueeze(-1) + offsets.long()  # (T, K, R)
+    dist = (bins - pos.unsqueeze(-1)) * (win_length / n_fft)  # in DFT bins of the window
+    kernel = _hann_kernel(dist)
+    mag = torch.sqrt(peak_power).float().unsqueeze(-1) * kernel * voiced.view(-1, 1, 1)
+    inside = (bins >= 0) & (bins < n_bins)
+    predicted = torch.zeros(n_frames, n_bins, dtype=torch.float32)
+    predicted.scatter_add_(1, bins.clamp(0, n_bins - 1).reshape(n_frames, -1),
+                           torch.where(inside, mag, torch.zeros(())).reshape(n_frames, -1))
+    residual = (power - predicted.double() ** 2).clamp_min(0) * noise_scale  # white-noise variance units
+
+    freqs_hz = torch.arange(n_bins, dtype=torch.float64) * bin_hz
+    weights = voice.band_interpolation(N_NOISE_BANDS, sample_rate, freqs_hz.float()).double()
+    tract_power = 10 ** (tract_db / 10)
+    band_res = residual @ weights.T  # (T, B)
+    band_tract = tract_power @ weights.T
+    return (10 * torch.log10((band_res + 1e-20) / (band_tract + 1e-20))).numpy()
+
+
+def _hann_kernel(dist: torch.Tensor) -> torch.Tensor:
+    """|W(d)| / W(0) of a Hann window at d DFT bins from its centre (Dirichlet-kernel form)."""
+    d = dist.abs()
+    sinc = lambda u: torch.sinc(u)  # noqa: E731  (normalized: sin(pi u)/(pi u))
+    val = 0.5 * sinc(d) + 0.25 * (sinc(d - 1) + sinc(d + 1))
+    return (val / 0.5).abs() * (d < 2)
