@@ -1,0 +1,74 @@
+"""Example clips for the studio and the tests, spoken by espeak-ng (a Debian package).
+
+The clips are committed under assets/examples/; `ensure_examples` only makes the ones that
+are missing, so the app starts without espeak-ng once they are there.
+
+    python -m hiaudio.examples            # writes any missing clips under assets/
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from hiaudio.audio import STUDIO_RATE, load_audio, save_wav
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+
+EXAMPLE_TEXT = "Hello, and welcome to the studio. Listen to how my voice can change."
+
+# file name -> espeak-ng voice: "en" is the default male English voice, "+f3" a female variant
+SPEECH_EXAMPLES = {
+    "speech_en.wav": "en",
+    "speech_en_f.wav": "en+f3",
+}
+
+PEAK_DBFS = -1.0  # examples are normalised to this peak, leaving headroom for edits
+
+
+def make_speech_example(
+    path: str | os.PathLike,
+    text: str,
+    voice: str = "en",
+    sr: int = STUDIO_RATE,
+    speed_wpm: int = 150,
+) -> Path:
+    """Speak text with espeak-ng's voice and write it to path: mono 16-bit WAV at sr Hz.
+
+    The clip is resampled to sr (espeak-ng speaks at 22050 Hz) and normalised to PEAK_DBFS.
+    """
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        raise RuntimeError("espeak-ng is not installed; run `apt-get install espeak-ng`")
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.wav"
+        subprocess.run(
+            [espeak, "-v", voice, "-s", str(speed_wpm), "-w", str(raw), text],
+            check=True, capture_output=True, timeout=60,
+        )
+        wave, sr = load_audio(raw, target_sr=sr)
+    wave = wave * np.float32(10.0 ** (PEAK_DBFS / 20.0) / np.max(np.abs(wave)))
+    return save_wav(path, wave, sr, subtype="PCM_16")
+
+
+def ensure_examples(assets_dir: str | os.PathLike = ASSETS_DIR) -> dict[str, Path]:
+    """Write the spoken examples under assets_dir/examples/ if missing; return name -> path."""
+    out_dir = Path(assets_dir) / "examples"
+    paths = {}
+    for name, voice in SPEECH_EXAMPLES.items():
+        path = out_dir / name
+        if not path.exists():
+            make_speech_example(path, EXAMPLE_TEXT, voice=voice)
+        paths[name] = path
+    return paths
+
+
+if __name__ == "__main__":
+    for name, path in ensure_examples(sys.argv[1] if len(sys.argv) > 1 else ASSETS_DIR).items():
+        print(path)
