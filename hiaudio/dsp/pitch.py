@@ -25,7 +25,7 @@ class PitchConfig:
     switch_prob: float = 0.01  # voiced <-> unvoiced transition probability
     beta_a: float = 2.0  # threshold distribution Beta(a, b): mean 0.2, pYIN's most lenient
     beta_b: float = 8.0
-    unvoiced_weight: float = 0.05  # emission of 'unvoiced' is this times the unclaimed mass
+    unvoiced_weight: float = 0.002  # emission of 'unvoiced' is this times the unclaimed mass
     no_dip_prob: float = 0.01  # pYIN's p_a: weight of the global minimum when no dip qualifies
     silence_db: float = -55.0  # frames this far below the loudest are unvoiced
     min_voiced_s: float = 0.03  # shorter voiced runs are dropped (clicks, fricative artefacts)

@@ -66,9 +66,12 @@ def noise_magnitudes(lsf_rad: torch.Tensor, gain_db: torch.Tensor, noise_db: tor
     return torch.pow(10.0, level_db / 20)
 
 
+NOISE_WINDOW_S = 0.016
+
+
 def noise_fft_size(sample_rate: float) -> int:
     """STFT size for the noise: ~23-32 ms, a power of two."""
-    return 1 << round(math.log2(0.025 * sample_rate))
+    return 1 << round(math.log2(NOISE_WINDOW_S * sample_rate))
 
 
 def render_voice(f0_hz: torch.Tensor, voiced: torch.Tensor, lsf_rad: torch.Tensor,

@@ -20,7 +20,15 @@ from hiaudio.models import voice
 from hiaudio.params import VoiceParams
 
 HOP_S = 0.005  # analysis frame step
-WINDOW_S = 0.040  # harmonic analysis window (about three periods of an 75 Hz voice)
+PERIODS_PER_WINDOW = 3.0  # pitch-adaptive analysis window, in periods of F0
+NOISE_PERIODS_PER_WINDOW = 6.0  # longer, for the noise: its main lobes leave valleys
+# Valley residuals still hold some leakage of the harmonics (an F0 error of 0.5 % moves the 30th
+# harmonic by 15 % of F0), so in voiced frames they overstate the noise. This back-off was
+# measured on bench/voice_roundtrip.py (espeak-ng speech + GM choir): 6 dB lowered the
+# log-spectral distance and raised PESQ on every clip group; see BENCHMARKS.md.
+VOICED_NOISE_BACKOFF_DB = 6.0
+VALLEY_FRACTION = 0.35  # noise is read at bins at least this far (in F0) from a harmonic
+MIN_WINDOW_S, MAX_WINDOW_S, UNVOICED_WINDOW_S = 0.010, 0.060, 0.025
 N_NOISE_BANDS = 8
 MAX_HARMONICS = 400
 FLOOR_DB = -120.0
@@ -45,16 +53,10 @@ def analyze(audio: np.ndarray, sample_rate: int,
     voiced = f0_hz > 0
     f0_filled = fill_unvoiced_f0(f0_hz.numpy())
 
-    win_length = round(WINDOW_S * sample_rate)
-    n_fft = 1 << math.ceil(math.log2(4 * win_length))  # 4x zero padding for peak reading
-    window = torch.hann_window(win_length)
-    padded = torch.nn.functional.pad(x, (0, n_frames * hop - x.shape[-1]))
-    spec = torch.stft(padded, n_fft, hop, win_length, window, center=True,
-                      return_complex=True)[:, :n_frames]  # (F, T)
-    power = (spec.real ** 2 + spec.imag ** 2).T.double()  # (T, F)
+    n_fft = 1 << math.ceil(math.log2(4 * MAX_WINDOW_S * sample_rate))  # 4x zero padding
+    win_lengths = window_lengths(f0_filled, voiced.numpy(), sample_rate)
+    power, amp_scale, noise_scale = adaptive_spectra(x, hop, n_frames, win_lengths, n_fft)
     bin_hz = sample_rate / n_fft
-    amp_scale = 2.0 / float(window.sum())  # STFT peak -> sinusoid amplitude
-    noise_scale = 1.0 / float((window ** 2).sum())  # STFT power -> white-noise variance
 
     # 2. harmonic peaks
     f0_t = torch.as_tensor(f0_filled, dtype=torch.float64)
@@ -65,14 +67,14 @@ def analyze(audio: np.ndarray, sample_rate: int,
     harm_hz = f0_t.unsqueeze(-1) * k  # (T, K)
     below_nyquist = harm_hz < sample_rate / 2 - bin_hz
     peak_power, peak_hz = _harmonic_peaks(power, harm_hz, f0_t, bin_hz)
-    amps = torch.sqrt(peak_power) * amp_scale  # (T, K) sinusoid amplitudes
+    amps = torch.sqrt(peak_power) * amp_scale.unsqueeze(-1)  # (T, K) sinusoid amplitudes
 
     # 3. the vocal tract: all-pole fit to the harmonic envelope (voiced) or periodogram
     order = lpc_order_for(sample_rate)
     env_bins = 512
     grid_hz = torch.linspace(0, sample_rate / 2, env_bins + 1, dtype=torch.float64)
     env_db = _interpolate_db(harm_hz, 20 * torch.log10(amps + 1e-12), below_nyquist, grid_hz)
-    periodogram = _downsample_bins(power * noise_scale, env_bins + 1)
+    periodogram = _downsample_bins(power * noise_scale.unsqueeze(-1), env_bins + 1)
     env_power = torch.where(voiced.unsqueeze(-1), 10 ** (env_db / 10), periodogram)
     autocorr = torch.fft.irfft(env_power, 2 * env_bins)[:, :order + 1].numpy()
     lag_window = np.exp(-0.5 * (2 * np.pi * 40.0 / sample_rate * np.arange(order + 1)) ** 2)
@@ -91,21 +93,61 @@ def analyze(audio: np.ndarray, sample_rate: int,
     harmonic_db = torch.where(below_nyquist, harmonic_db, torch.full_like(harmonic_db, math.nan))
     harmonic_db = _fill_harmonics(harmonic_db.numpy(), voiced.numpy())
 
-    # 4. noise: the residual after the harmonics, relative to the filter, per band
-    tract_db_grid = filters.grid_response_db(filters.lsf_to_lpc_torch(lsf_t), gain_t, n_fft)
-    noise_db = _noise_levels(power, peak_power, peak_hz, voiced, tract_db_grid, sample_rate,
-                             n_fft, win_length, noise_scale)
-
-    return VoiceParams(
+    params = VoiceParams(
         sample_rate=int(sample_rate), hop_samples=hop,
         f0_hz=f0_filled.astype(np.float32),
         voiced=voiced.numpy().astype(np.float32),
         lsf_rad=lsf.astype(np.float32),
         gain_db=np.clip(gain_db, -199, 199).astype(np.float32),
         harmonic_db=np.clip(harmonic_db, FLOOR_DB, 99).astype(np.float32),
-        noise_db=np.clip(noise_db, FLOOR_DB, 99).astype(np.float32),
+        noise_db=np.full((n_frames, N_NOISE_BANDS), FLOOR_DB, np.float32),
         tilt_db_per_oct=np.zeros(n_frames, np.float32),
-    ).validate()
+    )
+
+    # 4. noise, by synthesis: what our harmonic part leaves in the spectrum, per band, relative
+    # to the filter. Seen through the same windows, the synthesized harmonics carry the same
+    # main-lobe spread and in-window F0 motion as the original ones, so the difference is noise.
+    # Longer windows than for the harmonics leave real valleys between them.
+    harmonic = torch.as_tensor(_render_harmonic(params))
+    noise_wins = window_lengths(f0_filled, voiced.numpy(), sample_rate, NOISE_PERIODS_PER_WINDOW)
+    observed, _, noise_scale = adaptive_spectra(x, hop, n_frames, noise_wins, n_fft)
+    predicted, _, _ = adaptive_spectra(harmonic, hop, n_frames, noise_wins, n_fft)
+    tract_db_grid = filters.grid_response_db(filters.lsf_to_lpc_torch(lsf_t), gain_t, n_fft)
+    # between the harmonics (valleys) the harmonic model is weakest, so read the noise there
+    bin_f0 = torch.arange(power.shape[-1], dtype=torch.float64).unsqueeze(0) * bin_hz / f0_t.unsqueeze(-1)
+    valley = (bin_f0 - torch.round(bin_f0)).abs() >= VALLEY_FRACTION  # (T, F)
+    mask = (valley | ~voiced.unsqueeze(-1)).double()
+    noise_db = _noise_levels(observed - predicted, mask, noise_scale, tract_db_grid, sample_rate, n_fft)
+    noise_db = noise_db - VOICED_NOISE_BACKOFF_DB * voiced.numpy()[:, None]
+    return params.replace(noise_db=np.clip(noise_db, FLOOR_DB, 99).astype(np.float32)).validate()
+
+
+def window_lengths(f0_hz: np.ndarray, voiced: np.ndarray, sample_rate: int,
+                   periods: float = PERIODS_PER_WINDOW) -> np.ndarray:
+    """Pitch-adaptive analysis windows (samples): `periods` periods where voiced (3 as in WORLD's
+    CheapTrick), UNVOICED_WINDOW_S elsewhere, clamped to [MIN_WINDOW_S, MAX_WINDOW_S]."""
+    seconds = np.where(voiced, periods / np.maximum(f0_hz, 1.0), UNVOICED_WINDOW_S)
+    seconds = np.clip(seconds, MIN_WINDOW_S, MAX_WINDOW_S)
+    return np.round(seconds * sample_rate).astype(np.int64)
+
+
+def adaptive_spectra(x: torch.Tensor, hop: int, n_frames: int, win_lengths: np.ndarray, n_fft: int):
+    """Power spectra (T, n_fft//2+1) with a Hann window of its own length per frame, centred on
+    t * hop; also each frame's sinusoid-amplitude scale 2/sum(w) and noise scale 1/sum(w^2)."""
+    width = int(win_lengths.max()) | 1
+    frames = pitch.frame_signal(x.double(), hop, width, n_frames, offset=width // 2)  # (T, W)
+    lengths = torch.as_tensor(win_lengths, dtype=torch.float64).unsqueeze(-1)  # (T, 1)
+    n = torch.arange(width, dtype=torch.float64) - width // 2  # (W,) centred sample index
+    window = torch.where(n.abs() < lengths / 2, 0.5 + 0.5 * torch.cos(2 * math.pi * n / lengths),
+                         torch.zeros((), dtype=torch.float64))  # (T, W)
+    spec = torch.fft.rfft(frames * window, n_fft)
+    power = spec.real ** 2 + spec.imag ** 2
+    return power, 2.0 / window.sum(-1), 1.0 / (window * window).sum(-1)
+
+
+def _render_harmonic(params: VoiceParams) -> np.ndarray:
+    from hiaudio.studio.render import render_harmonic  # render imports nothing from here
+    return render_harmonic(params)
 
 
 def fill_unvoiced_f0(f0_hz: np.ndarray, default_hz: float = 120.0) -> np.ndarray:
@@ -189,37 +231,22 @@ def _fill_harmonics(harmonic_db: np.ndarray, voiced: np.ndarray) -> np.ndarray:
     return h
 
 
-def _noise_levels(power, peak_power, peak_hz, voiced, tract_db, sample_rate, n_fft,
-                  win_length, noise_scale) -> np.ndarray:
-    """Band levels (dB, relative to the filter) of what the harmonics leave in the spectrum."""
-    n_frames, n_bins = power.shape
-    bin_hz = sample_rate / n_fft
-    # predicted harmonic magnitude: each peak spread by the Hann window's main lobe
-    lobe = 2 * n_fft / win_length  # main-lobe half-width in bins
-    reach = int(math.ceil(lobe))
-    offsets = torch.arange(-reach, reach + 1, dtype=torch.float32)
-    pos = (peak_hz / bin_hz).float()  # (T, K) fractional bins
-    bins = torch.round(pos).long().unsqueeze(-1) + offsets.long()  # (T, K, R)
-    dist = (bins - pos.unsqueeze(-1)) * (win_length / n_fft)  # in DFT bins of the window
-    kernel = _hann_kernel(dist)
-    mag = torch.sqrt(peak_power).float().unsqueeze(-1) * kernel * voiced.view(-1, 1, 1)
-    inside = (bins >= 0) & (bins < n_bins)
-    predicted = torch.zeros(n_frames, n_bins, dtype=torch.float32)
-    predicted.scatter_add_(1, bins.clamp(0, n_bins - 1).reshape(n_frames, -1),
-                           torch.where(inside, mag, torch.zeros(())).reshape(n_frames, -1))
-    residual = (power - predicted.double() ** 2).clamp_min(0) * noise_scale  # white-noise variance units
+def _noise_levels(residual_power, mask, noise_scale, tract_db, sample_rate, n_fft) -> np.ndarray:
+    """Band levels (dB, relative to the filter) of the power the harmonics leave unexplained.
 
-    freqs_hz = torch.arange(n_bins, dtype=torch.float64) * bin_hz
-    weights = voice.band_interpolation(N_NOISE_BANDS, sample_rate, freqs_hz.float()).double()
-    tract_power = 10 ** (tract_db / 10)
-    band_res = residual @ weights.T  # (T, B)
-    band_tract = tract_power @ weights.T
-    return (10 * torch.log10((band_res + 1e-20) / (band_tract + 1e-20))).numpy()
-
-
-def _hann_kernel(dist: torch.Tensor) -> torch.Tensor:
-    """|W(d)| / W(0) of a Hann window at d DFT bins from its centre (Dirichlet-kernel form)."""
-    d = dist.abs()
-    sinc = lambda u: torch.sinc(u)  # noqa: E731  (normalized: sin(pi u)/(pi u))
-    val = 0.5 * sinc(d) + 0.25 * (sinc(d - 1) + sinc(d + 1))
-    return (val / 0.5).abs() * (d < 2)
+    Per band, the median over the bins where `mask` is 1 of residual / filter power, divided by
+    ln 2 (the median of an exponential variable -- a noise periodogram bin -- is ln 2 times its
+    mean). The median shrugs off the harmonic leakage that a mean would count as noise.
+    """
+    n_frames, n_bins = residual_power.shape
+    ratio = residual_power * noise_scale.unsqueeze(-1) / (10 ** (tract_db / 10) + 1e-30)
+    ratio = torch.where(mask > 0, ratio, torch.full_like(ratio, math.nan))
+    freqs_hz = torch.arange(n_bins, dtype=torch.float32) * (sample_rate / n_fft)
+    owner = voice.band_interpolation(N_NOISE_BANDS, sample_rate, freqs_hz).argmax(0)  # (F,)
+    out = np.full((n_frames, N_NOISE_BANDS), FLOOR_DB)
+    for band in range(N_NOISE_BANDS):
+        cols = torch.nonzero(owner == band).flatten()
+        if len(cols):
+            med = torch.nanmedian(ratio[:, cols], -1).values / math.log(2)
+            out[:, band] = (10 * torch.log10(torch.nan_to_num(med, nan=0.0).clamp_min(1e-20))).numpy()
+    return out

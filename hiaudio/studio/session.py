@@ -1,0 +1,74 @@
+"""One person's voice-editing session: the analysis, the current edits and the cached renders.
+
+A slider move re-synthesizes only the part it changes: gain and breathiness are mixing gains;
+the noise part depends only on the formant shift and brightness; the harmonic part on those and
+the pitch edits. The session is plain data (numpy + dataclasses) that lives in a `gr.State`.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from hiaudio.params import VoiceParams
+from hiaudio.studio import render as render_mod
+from hiaudio.studio.analyze import analyze
+from hiaudio.studio.edit import Edits, apply_edits, pitch_layers
+
+PEAK_LIMIT = 0.99
+
+
+@dataclasses.dataclass
+class VoiceSession:
+    sample_rate: int
+    original: np.ndarray  # (S,) the analysed audio, float32 mono
+    params: VoiceParams  # the analysis; never modified
+    layers: dict  # pitch layers of `params` (note / drift / vibrato), computed once
+    edits: Edits = dataclasses.field(default_factory=Edits)
+    edited: VoiceParams | None = None  # params after `edits` (minus the mixing gains)
+    harmonic: tuple | None = None  # (key, audio) of the last harmonic render
+    noise: tuple | None = None  # (key, audio) of the last noise render
+    renders: int = 0  # how many part renders this session has done (for tests and stats)
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.original)
+
+
+def start_session(audio: np.ndarray, sample_rate: int) -> VoiceSession:
+    params = analyze(audio, sample_rate)
+    return VoiceSession(sample_rate=sample_rate, original=np.asarray(audio, np.float32),
+                        params=params, layers=pitch_layers(params))
+
+
+def _structural(edits: Edits) -> Edits:
+    """The edits that change the synthesized parts (the rest are mixing gains)."""
+    return dataclasses.replace(edits, gain_db=0.0, breathiness_db=0.0)
+
+
+def render_session(session: VoiceSession, edits: Edits) -> np.ndarray:
+    """Audio of the session's voice under `edits`; updates the session's caches in place."""
+    edits.validate()
+    structural = _structural(edits)
+    harmonic_key = structural
+    noise_key = (edits.formant_shift, edits.brightness_db_per_oct)
+    if session.edited is None or _structural(session.edits) != structural:
+        session.edited = apply_edits(session.params, structural, layers=session.layers)
+    if session.harmonic is None or session.harmonic[0] != harmonic_key:
+        session.harmonic = (harmonic_key, render_mod.render_harmonic(session.edited))
+        session.renders += 1
+    if session.noise is None or session.noise[0] != noise_key:
+        session.noise = (noise_key, render_mod.render_noise(session.edited))
+        session.renders += 1
+    session.edits = edits
+    mix = session.harmonic[1] + (10 ** (edits.breathiness_db / 20)) * session.noise[1]
+    mix = mix[:session.n_samples] * (10 ** (edits.gain_db / 20))
+    peak = float(np.max(np.abs(mix))) if mix.size else 0.0
+    if peak > PEAK_LIMIT:  # never hand a clipped file to the person: scale down instead
+        mix = mix * (PEAK_LIMIT / peak)
+    return mix.astype(np.float32)
+
+
+def edited_params(session: VoiceSession) -> VoiceParams:
+    """The full edited parameters (with the mixing gains folded in), for download."""
+    return apply_edits(session.params, session.edits, layers=session.layers)
