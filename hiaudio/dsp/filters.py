@@ -20,12 +20,17 @@ TILT_PIVOT_HZ = 1000.0  # spectral tilt (brightness) pivots about this frequency
 MIN_LSF_GAP_RAD = 0.004  # keeps neighbouring LSFs apart, so the filter keeps a finite Q
 
 
-def lsf_from_logits(logits: torch.Tensor) -> torch.Tensor:
-    """Any real `(..., P)` tensor -> LSFs strictly increasing in (0, pi) (cumulative softmax)."""
+def lsf_from_logits(logits: torch.Tensor, min_gap_rad: float = MIN_LSF_GAP_RAD) -> torch.Tensor:
+    """Any real `(..., P)` tensor -> LSFs strictly increasing in (0, pi) (cumulative softmax).
+
+    Neighbours stay at least `min_gap_rad` apart, so the filter's Q stays finite and its
+    polynomial stays well conditioned even in float32.
+    """
     *lead, p = logits.shape
     steps = torch.softmax(torch.cat([logits, torch.zeros(*lead, 1, dtype=logits.dtype,
                                                          device=logits.device)], -1), -1)
-    return math.pi * torch.cumsum(steps, -1)[..., :p]
+    steps = min_gap_rad + (math.pi - (p + 1) * min_gap_rad) * steps
+    return torch.cumsum(steps, -1)[..., :p]
 
 
 def flat_lsf(order: int) -> np.ndarray:
@@ -33,18 +38,25 @@ def flat_lsf(order: int) -> np.ndarray:
     return np.arange(1, order + 1) * (math.pi / (order + 1))
 
 
-def _pq_real(lsf_rad: torch.Tensor, omega: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Real factors Pr, Qr with A(e^jw) = 1/2 e^{-jw(P+1)/2} (Pr + j Qr).
+def _pq_log(lsf_rad: torch.Tensor, omega: torch.Tensor):
+    """Log-magnitudes and signs of the real factors Pr, Qr with
+    A(e^jw) = 1/2 e^{-jw(P+1)/2} (Pr + j Qr).
 
     P(z) = (1 + z^-1) prod_{odd i} (1 - 2 cos w_i z^-1 + z^-2) holds w_1, w_3, ...; Q(z) the even
-    ones with (1 - z^-1). On the unit circle each section is e^{-jw} 2 (cos w - cos w_i).
+    ones with (1 - z^-1). On the unit circle each section is e^{-jw} 2 (cos w - cos w_i). The
+    products run in the log domain: crowded LSFs make |A| tiny, far below float32's range.
     """
     cos_w = torch.cos(omega).unsqueeze(-1)  # (..., F, 1)
     cos_lsf = torch.cos(lsf_rad).unsqueeze(-2)  # (..., 1, P)
     sections = 2.0 * (cos_w - cos_lsf)  # (..., F, P)
-    pr = 2.0 * torch.cos(omega / 2) * sections[..., 0::2].prod(-1)  # (..., F)
-    qr = 2.0 * torch.sin(omega / 2) * sections[..., 1::2].prod(-1)  # (..., F)
-    return pr, qr
+    log_abs = torch.log(sections.abs().clamp_min(1e-30))
+    negative = (sections < 0).to(omega.dtype)
+    half_cos, half_sin = 2.0 * torch.cos(omega / 2), 2.0 * torch.sin(omega / 2)
+    log_p = torch.log(half_cos.abs().clamp_min(1e-30)) + log_abs[..., 0::2].sum(-1)
+    log_q = torch.log(half_sin.abs().clamp_min(1e-30)) + log_abs[..., 1::2].sum(-1)
+    sign_p = 1.0 - 2.0 * torch.remainder(negative[..., 0::2].sum(-1) + (half_cos < 0), 2)
+    sign_q = 1.0 - 2.0 * torch.remainder(negative[..., 1::2].sum(-1) + (half_sin < 0), 2)
+    return log_p, sign_p, log_q, sign_q
 
 
 def all_pole_response(lsf_rad: torch.Tensor, gain_db: torch.Tensor, omega: torch.Tensor,
@@ -54,19 +66,24 @@ def all_pole_response(lsf_rad: torch.Tensor, gain_db: torch.Tensor, omega: torch
     lsf_rad: (..., P); gain_db: (...); omega: (..., F) radians per sample.
     Returns mag_db (..., F) [, phase (..., F)].
     """
-    pr, qr = _pq_real(lsf_rad, omega)
-    power_a = 0.25 * (pr * pr + qr * qr)  # |A|^2
-    mag_db = gain_db.unsqueeze(-1) - 10.0 * torch.log10(power_a.clamp_min(1e-20))
+    log_p, sign_p, log_q, sign_q = _pq_log(lsf_rad, omega)
+    # |A|^2 = (Pr^2 + Qr^2) / 4
+    log_power_a = torch.logaddexp(2 * log_p, 2 * log_q) - math.log(4.0)
+    mag_db = gain_db.unsqueeze(-1) - (10.0 / math.log(10.0)) * log_power_a
     if not with_phase:
         return mag_db
+    top = torch.maximum(log_p, log_q)
+    angle = torch.atan2(sign_q * torch.exp(log_q - top), sign_p * torch.exp(log_p - top))
     order = lsf_rad.shape[-1]
-    phase_a = -omega * (order + 1) / 2 + torch.atan2(qr, pr)
+    phase_a = -omega * (order + 1) / 2 + angle
     return mag_db, -phase_a
 
 
 def lsf_to_lpc_torch(lsf_rad: torch.Tensor) -> torch.Tensor:
     """LSFs (..., P) -> A(z) coefficients (..., P+1), differentiable; loops over the order only."""
     *lead, order = lsf_rad.shape
+    dtype = lsf_rad.dtype
+    lsf_rad = lsf_rad.double()  # the expansion loses digits in float32 when LSFs crowd
     polys = []
     for first, edge in ((0, 1.0), (1, -1.0)):
         poly = lsf_rad.new_tensor([1.0, edge]).expand(*lead, 2)
@@ -75,7 +92,31 @@ def lsf_to_lpc_torch(lsf_rad: torch.Tensor) -> torch.Tensor:
             padded = torch.nn.functional.pad(poly, (0, 2))
             poly = padded + c * torch.nn.functional.pad(poly, (1, 1)) + torch.nn.functional.pad(poly, (2, 0))
         polys.append(poly)
-    return 0.5 * (polys[0] + polys[1])[..., :order + 1]
+    return (0.5 * (polys[0] + polys[1])[..., :order + 1]).to(dtype)
+
+
+def interpolated_response(a: torch.Tensor, gain_db: torch.Tensor, omega: torch.Tensor,
+                          n_fft: int = 4096, with_phase: bool = False):
+    """Like `all_pole_response`, from A(z)'s coefficients a (..., P+1), at any omega (..., F),
+    by linear interpolation of A(e^jw) on an n_fft-point FFT grid.
+
+    A is a low-order polynomial, smooth on that grid, so this is accurate (tested against the
+    exact form) and several times faster than the product form for many frequencies.
+    """
+    spec = torch.fft.rfft(a, n_fft)  # (..., n_fft//2+1) complex
+    lead = torch.broadcast_shapes(a.shape[:-1], omega.shape[:-1])
+    spec = spec.expand(*lead, spec.shape[-1])
+    pos = omega.clamp(0, math.pi).expand(*lead, omega.shape[-1]) * (n_fft / (2 * math.pi))
+    lo = pos.floor().long().clamp(max=n_fft // 2 - 1)
+    frac = (pos - lo.to(pos.dtype)).to(a.dtype)
+    re, im = spec.real, spec.imag
+    re_w = torch.lerp(re.gather(-1, lo), re.gather(-1, lo + 1), frac)
+    im_w = torch.lerp(im.gather(-1, lo), im.gather(-1, lo + 1), frac)
+    power_a = (re_w * re_w + im_w * im_w).clamp_min(1e-30)
+    mag_db = gain_db.unsqueeze(-1) - (10.0 / math.log(10.0)) * torch.log(power_a)
+    if not with_phase:
+        return mag_db
+    return mag_db, -torch.atan2(im_w, re_w)
 
 
 def grid_response_db(a: torch.Tensor, gain_db: torch.Tensor, n_fft: int) -> torch.Tensor:

@@ -45,7 +45,7 @@ def running_phase(f0_hz: torch.Tensor, hop: int, sample_rate: float,
 
 def table_size_for(n_harmonics: int, oversampling: int = 8) -> int:
     """A power of two giving >= `oversampling` table points per cycle of the top harmonic."""
-    return max(64, 1 << math.ceil(math.log2(oversampling * (n_harmonics + 1))))
+    return max(256, 1 << math.ceil(math.log2(oversampling * (n_harmonics + 1))))
 
 
 def harmonic_synth(f0_hz: torch.Tensor, amplitudes: torch.Tensor, phases: torch.Tensor | None,

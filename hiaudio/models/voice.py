@@ -48,7 +48,8 @@ def harmonic_levels_db(f0_hz: torch.Tensor, lsf_rad: torch.Tensor, gain_db: torc
     k = torch.arange(1, n_harm + 1, dtype=f0_hz.dtype, device=f0_hz.device)
     freqs_hz = f0_hz.unsqueeze(-1) * k  # (..., T, K)
     omega = (2 * math.pi / sample_rate) * freqs_hz.clamp(max=sample_rate / 2)
-    tract_db, tract_phase = filters.all_pole_response(lsf_rad, gain_db, omega, with_phase=True)
+    a = filters.lsf_to_lpc_torch(lsf_rad)
+    tract_db, tract_phase = filters.interpolated_response(a, gain_db, omega, with_phase=True)
     level_db = harmonic_db + tract_db + filters.tilt_db(tilt_db_per_oct, freqs_hz)
     return level_db, tract_phase
 

@@ -1,0 +1,5 @@
+import sys
+
+from hiaudio.cli import main
+
+sys.exit(main())

@@ -1,0 +1,132 @@
+"""Command line: `python -m hiaudio analyze | synth | edit ...`.
+
+Every failure a person can fix (bad audio, bad parameter file, out-of-range edit) ends with a
+one-line message on stderr and exit status 2; no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+CLI_MAX_DURATION_S = 600.0  # the CLI takes longer clips than the studio
+
+
+def _edit_arguments(parser: argparse.ArgumentParser) -> None:
+    from hiaudio.studio.edit import NOTE_NAMES, PRESETS, SCALES
+
+    g = parser.add_argument_group("edits (defaults leave the voice as it was)")
+    g.add_argument("--preset", choices=sorted(PRESETS), help="start from a preset, e.g. 'male -> female'")
+    g.add_argument("--transpose", type=float, help="semitones, -24..24")
+    g.add_argument("--cents", type=float, help="cents added to the transposition, -100..100")
+    g.add_argument("--correction", type=float, help="pitch correction toward the scale, 0..100 %%")
+    g.add_argument("--key", choices=NOTE_NAMES, help="tonic of the correction scale")
+    g.add_argument("--scale", choices=sorted(SCALES), help="mode of the correction scale")
+    g.add_argument("--vibrato", type=float, help="vibrato depth, %% of the original (0..200)")
+    g.add_argument("--drift", type=float, help="slow pitch drift, %% of the original (0..200)")
+    g.add_argument("--formant-shift", type=float, help="formant ratio, 0.5..2 (1.2 = up 20 %%)")
+    g.add_argument("--brightness", type=float, help="spectral tilt, dB per octave, -12..12")
+    g.add_argument("--breathiness", type=float, help="noise level change, dB, -40..40")
+    g.add_argument("--gain", type=float, help="level change, dB, -40..20")
+
+
+_EDIT_FIELDS = {"transpose": "transpose_semitones", "cents": "transpose_cents",
+                "correction": "pitch_correction_pct", "key": "scale_key", "scale": "scale_mode",
+                "vibrato": "vibrato_pct", "drift": "drift_pct", "formant_shift": "formant_shift",
+                "brightness": "brightness_db_per_oct", "breathiness": "breathiness_db", "gain": "gain_db"}
+
+
+def edits_from_args(args: argparse.Namespace):
+    import dataclasses
+
+    from hiaudio.studio.edit import PRESETS, Edits
+
+    base = PRESETS[args.preset] if args.preset else Edits()
+    changes = {field: getattr(args, name) for name, field in _EDIT_FIELDS.items()
+               if getattr(args, name) is not None}
+    return dataclasses.replace(base, **changes).validate()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m hiaudio",
+                                     description="hiaudio: analyze, edit and resynthesize voices.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("analyze", help="voice audio -> parameters JSON")
+    p.add_argument("audio", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="parameters JSON to write")
+    p.add_argument("--sample-rate", type=int, default=None, help="analysis rate (default 22050)")
+
+    p = sub.add_parser("synth", help="parameters JSON -> audio")
+    p.add_argument("params", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="WAV to write")
+
+    p = sub.add_parser("edit", help="voice audio -> edited audio (analyze, edit, resynthesize)")
+    p.add_argument("audio", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="WAV to write")
+    p.add_argument("--params-out", type=Path, help="also write the edited parameters JSON")
+    p.add_argument("--sample-rate", type=int, default=None, help="analysis rate (default 22050)")
+    _edit_arguments(p)
+    return parser
+
+
+def _load(path: Path, sample_rate: int | None):
+    from hiaudio import audio
+
+    warnings: list[str] = []
+    wave, sr = audio.load_audio(path, target_sr=sample_rate or audio.STUDIO_RATE,
+                                max_duration_s=CLI_MAX_DURATION_S, warnings=warnings)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return wave, sr
+
+
+def run(args: argparse.Namespace) -> None:
+    from hiaudio import audio
+    from hiaudio.params import VoiceParams
+    from hiaudio.studio import render
+    from hiaudio.studio.analyze import analyze
+    from hiaudio.studio.edit import apply_edits
+
+    if args.command == "analyze":
+        wave, sr = _load(args.audio, args.sample_rate)
+        params = analyze(wave, sr)
+        params.save(args.out)
+        print(f"{args.out}: {params.n_frames} frames, {params.duration_s:.2f} s, "
+              f"{100 * params.voiced.mean():.0f} % voiced")
+    elif args.command == "synth":
+        params = VoiceParams.load(args.params)
+        audio.save_wav(args.out, render.render(params), params.sample_rate)
+        print(f"{args.out}: {params.duration_s:.2f} s at {params.sample_rate} Hz")
+    elif args.command == "edit":
+        edits = edits_from_args(args)
+        wave, sr = _load(args.audio, args.sample_rate)
+        params = apply_edits(analyze(wave, sr), edits)
+        out = render.render(params)[:len(wave)]
+        peak = float(abs(out).max()) if out.size else 0.0
+        if peak > 0.99:
+            print(f"note: the edit peaks at {peak:.2f}; scaled down to avoid clipping", file=sys.stderr)
+            out = out * (0.99 / peak)
+        audio.save_wav(args.out, out, sr)
+        if args.params_out:
+            params.save(args.params_out)
+        print(f"{args.out}: {len(out) / sr:.2f} s at {sr} Hz")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from hiaudio.audio import AudioError
+    from hiaudio.params import ParamsError
+
+    args = build_parser().parse_args(argv)
+    try:
+        run(args)
+    except (AudioError, ParamsError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as err:
+        print(f"error: no such file: {err.filename}", file=sys.stderr)
+        return 2
+    except IsADirectoryError as err:
+        print(f"error: {err.filename} is a folder; give a file", file=sys.stderr)
+        return 2
+    return 0
