@@ -9,7 +9,9 @@ The source-filter picture (Fant 1960; UMSS, Schulze-Forster et al. 2023):
 
 with ``H_t(f) = 10**(gain_db[t] / 20) / A_t(f)``, an all-pole filter whose line spectral
 frequencies ``lsf_rad[t]`` are strictly increasing in (0, pi): stable by construction.
-A spectral tilt of ``tilt_db_per_oct[t]`` (about 1 kHz) is applied on top of both parts.
+A spectral tilt of ``tilt_db_per_oct[t]`` (about 1 kHz) is applied on top of both parts, and
+``formant_ratio[t]`` scales the tract's frequency axis: H is heard as H(f / ratio), a
+vocal-tract-length warp (1.2 = every formant 20 % higher, whatever the pitch).
 
 The JSON form is what the CLI writes and the studio offers for download; it is untrusted on
 the way in, so `from_json` checks types, shapes and ranges before anything is synthesized.
@@ -47,6 +49,7 @@ class VoiceParams:
     harmonic_db: np.ndarray  # (T, K) source level of harmonic k+1 relative to the filter
     noise_db: np.ndarray  # (T, B) noise level per band relative to the filter
     tilt_db_per_oct: np.ndarray  # (T,) spectral tilt about TILT_PIVOT_HZ (brightness)
+    formant_ratio: np.ndarray  # (T,) vocal-tract frequency scaling; 1 = as analysed
 
     # ---- sizes -----------------------------------------------------------------------------
     @property
@@ -159,7 +162,8 @@ class VoiceParams:
         T = self.n_frames
         if not 1 <= T <= MAX_FRAMES:
             raise ParamsError(f"{T} frames; a parameter set holds 1..{MAX_FRAMES} frames")
-        shapes = {"f0_hz": (T,), "voiced": (T,), "gain_db": (T,), "tilt_db_per_oct": (T,)}
+        shapes = {"f0_hz": (T,), "voiced": (T,), "gain_db": (T,), "tilt_db_per_oct": (T,),
+                  "formant_ratio": (T,)}
         for name, shape in shapes.items():
             if np.shape(getattr(self, name)) != shape:
                 raise ParamsError(f"'{name}' has shape {np.shape(getattr(self, name))}; "
@@ -185,7 +189,8 @@ class VoiceParams:
             raise ParamsError("'lsf_rad' must be strictly increasing inside (0, pi) in every frame "
                               "(that is what keeps the filter stable)")
         for name, lo, hi in (("gain_db", -200, 200), ("harmonic_db", -200, 100),
-                             ("noise_db", -200, 100), ("tilt_db_per_oct", -24, 24)):
+                             ("noise_db", -200, 100), ("tilt_db_per_oct", -24, 24),
+                             ("formant_ratio", 0.25, 4.0)):
             value = getattr(self, name)
             if np.any(value < lo) or np.any(value > hi):
                 raise ParamsError(f"'{name}' must lie in {lo}..{hi}; found "

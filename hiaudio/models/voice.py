@@ -36,33 +36,54 @@ def band_interpolation(n_bands: int, sample_rate: float, freqs_hz: torch.Tensor)
     return weights
 
 
+def tract_response(lsf_rad: torch.Tensor, gain_db: torch.Tensor, freqs_hz: torch.Tensor,
+                   sample_rate: float, formant_ratio: torch.Tensor | None = None,
+                   with_phase: bool = False):
+    """The vocal tract |H(f / ratio)| in dB (and its phase) at freqs_hz (..., T, F).
+
+    `formant_ratio` (..., T) scales the tract's frequency axis -- a vocal-tract-length warp
+    (1.2 = formants 20 % higher); past Nyquist the response holds its value at Nyquist.
+    """
+    if formant_ratio is not None:
+        freqs_hz = freqs_hz / formant_ratio.unsqueeze(-1)
+    omega = (2 * math.pi / sample_rate) * freqs_hz.clamp(0, sample_rate / 2)
+    return filters.interpolated_response(filters.lsf_to_lpc_torch(lsf_rad), gain_db, omega,
+                                         with_phase=with_phase)
+
+
 def harmonic_levels_db(f0_hz: torch.Tensor, lsf_rad: torch.Tensor, gain_db: torch.Tensor,
                        harmonic_db: torch.Tensor, tilt_db_per_oct: torch.Tensor,
-                       sample_rate: float) -> tuple[torch.Tensor, torch.Tensor]:
+                       sample_rate: float, formant_ratio: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
     """Level (dB) and phase (rad) of every harmonic: source + filter + tilt.
 
-    f0_hz (..., T); lsf_rad (..., T, P); gain_db, tilt (..., T); harmonic_db (..., T, K).
-    The phase is the filter's (minimum phase): a zero-phase source pulse through the tract.
+    f0_hz (..., T); lsf_rad (..., T, P); gain_db, tilt, formant_ratio (..., T);
+    harmonic_db (..., T, K). The phase is the filter's (minimum phase): a zero-phase source
+    pulse through the tract.
     """
     n_harm = harmonic_db.shape[-1]
     k = torch.arange(1, n_harm + 1, dtype=f0_hz.dtype, device=f0_hz.device)
     freqs_hz = f0_hz.unsqueeze(-1) * k  # (..., T, K)
-    omega = (2 * math.pi / sample_rate) * freqs_hz.clamp(max=sample_rate / 2)
-    a = filters.lsf_to_lpc_torch(lsf_rad)
-    tract_db, tract_phase = filters.interpolated_response(a, gain_db, omega, with_phase=True)
+    tract_db, tract_phase = tract_response(lsf_rad, gain_db, freqs_hz, sample_rate, formant_ratio,
+                                           with_phase=True)
     level_db = harmonic_db + tract_db + filters.tilt_db(tilt_db_per_oct, freqs_hz)
     return level_db, tract_phase
 
 
 def noise_magnitudes(lsf_rad: torch.Tensor, gain_db: torch.Tensor, noise_db: torch.Tensor,
                      tilt_db_per_oct: torch.Tensor, sample_rate: float, n_fft: int,
-                     band_weights: torch.Tensor | None = None) -> torch.Tensor:
+                     band_weights: torch.Tensor | None = None,
+                     formant_ratio: torch.Tensor | None = None) -> torch.Tensor:
     """Noise magnitude per STFT bin (..., T, n_fft//2+1): filter x band level x tilt."""
     freqs_hz = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1, dtype=lsf_rad.dtype,
                               device=lsf_rad.device)
     if band_weights is None:
         band_weights = band_interpolation(noise_db.shape[-1], sample_rate, freqs_hz)
-    tract_db = filters.grid_response_db(filters.lsf_to_lpc_torch(lsf_rad), gain_db, n_fft)  # (..., T, F)
+    if formant_ratio is None:  # on the FFT grid itself: one rfft, no interpolation
+        tract_db = filters.grid_response_db(filters.lsf_to_lpc_torch(lsf_rad), gain_db, n_fft)
+    else:
+        tract_db = tract_response(lsf_rad, gain_db, freqs_hz.expand(*gain_db.shape, -1), sample_rate,
+                                  formant_ratio)  # (..., T, F)
     level_db = tract_db + noise_db @ band_weights.to(noise_db) + filters.tilt_db(tilt_db_per_oct, freqs_hz)
     return torch.pow(10.0, level_db / 20)
 
@@ -79,17 +100,18 @@ def render_voice(f0_hz: torch.Tensor, voiced: torch.Tensor, lsf_rad: torch.Tenso
                  gain_db: torch.Tensor, harmonic_db: torch.Tensor, noise_db: torch.Tensor,
                  tilt_db_per_oct: torch.Tensor, sample_rate: float, hop: int,
                  generator: torch.Generator | None = None,
-                 parts: bool = False):
+                 parts: bool = False, formant_ratio: torch.Tensor | None = None):
     """Synthesize a voice; shapes as in `harmonic_levels_db`, noise_db (..., T, B).
 
     Returns audio (..., T * hop), or (harmonic, noise) when `parts` is true.
     """
     level_db, phase = harmonic_levels_db(f0_hz, lsf_rad, gain_db, harmonic_db, tilt_db_per_oct,
-                                         sample_rate)
+                                         sample_rate, formant_ratio)
     amps = voiced.unsqueeze(-1) * torch.pow(10.0, level_db / 20)
     harmonic = synth.harmonic_synth(f0_hz, amps, phase, hop, sample_rate)
     n_fft = noise_fft_size(sample_rate)
-    mags = noise_magnitudes(lsf_rad, gain_db, noise_db, tilt_db_per_oct, sample_rate, n_fft)
+    mags = noise_magnitudes(lsf_rad, gain_db, noise_db, tilt_db_per_oct, sample_rate, n_fft,
+                            formant_ratio=formant_ratio)
     noise = synth.filtered_noise(mags, hop, n_fft, generator)
     return (harmonic, noise) if parts else harmonic + noise
 
@@ -103,6 +125,7 @@ class VoiceSynth(torch.nn.Module):
         self.hop_samples = hop_samples
 
     def forward(self, f0_hz, voiced, lsf_rad, gain_db, harmonic_db, noise_db, tilt_db_per_oct,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+                generator: torch.Generator | None = None, formant_ratio=None) -> torch.Tensor:
         return render_voice(f0_hz, voiced, lsf_rad, gain_db, harmonic_db, noise_db,
-                            tilt_db_per_oct, self.sample_rate, self.hop_samples, generator)
+                            tilt_db_per_oct, self.sample_rate, self.hop_samples, generator,
+                            formant_ratio=formant_ratio)

@@ -102,6 +102,7 @@ def analyze(audio: np.ndarray, sample_rate: int,
         harmonic_db=np.clip(harmonic_db, FLOOR_DB, 99).astype(np.float32),
         noise_db=np.full((n_frames, N_NOISE_BANDS), FLOOR_DB, np.float32),
         tilt_db_per_oct=np.zeros(n_frames, np.float32),
+        formant_ratio=np.ones(n_frames, np.float32),
     )
 
     # 4. noise, by synthesis: what our harmonic part leaves in the spectrum, per band, relative

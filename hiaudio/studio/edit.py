@@ -10,7 +10,7 @@ the running note by more than 70 cents); `drift` is the slow rest. Transpose mov
 pitch correction pulls `note` toward the scale, and the vibrato / drift percentages scale their
 layers (100 % = as sung, 0 % = flat, 200 % = doubled).
 
-Formant shift warps the vocal-tract filter only; after any pitch change the source levels are
+Formant shift scales the vocal tract's frequency axis only; after any pitch change the source levels are
 re-sampled at the new harmonic frequencies so that the timbre stays where it was.
 """
 from __future__ import annotations
@@ -20,7 +20,6 @@ import math
 
 import numpy as np
 
-from hiaudio.dsp import filters
 from hiaudio.params import VoiceParams
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -190,9 +189,12 @@ def retune(params: VoiceParams, f0_hz: np.ndarray) -> VoiceParams:
 
 
 def shift_formants(params: VoiceParams, ratio: float) -> VoiceParams:
+    """Scale the vocal tract's frequency axis by `ratio`: every formant moves by that ratio,
+    the pitch and the source levels stay (a vocal-tract-length change, as in Praat's
+    "Change gender")."""
     if ratio == 1.0:
         return params
-    return params.replace(lsf_rad=filters.warp_lsf(params.lsf_rad, ratio).astype(np.float32))
+    return params.replace(formant_ratio=np.clip(params.formant_ratio * ratio, 0.25, 4.0).astype(np.float32))
 
 
 def apply_edits(params: VoiceParams, edits: Edits, layers: dict | None = None) -> VoiceParams:

@@ -5,38 +5,48 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from hiaudio.dsp import filters, synth
 from hiaudio.models import voice
 from hiaudio.params import VoiceParams
 
 NOISE_SEED = 0  # a fixed noise realization: A/B comparisons and slider moves hear the same noise
 
 
-def _tensor(x) -> torch.Tensor:
+def _t(x) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x, dtype=np.float32))
 
 
+@torch.no_grad()
 def render_harmonic(params: VoiceParams) -> np.ndarray:
     p = params
-    level_db, phase = voice.harmonic_levels_db(_tensor(p.f0_hz), _tensor(p.lsf_rad), _tensor(p.gain_db),
-                                               _tensor(p.harmonic_db), _tensor(p.tilt_db_per_oct),
-                                               p.sample_rate)
-    amps = _tensor(p.voiced).unsqueeze(-1) * torch.pow(10.0, level_db / 20)
-    from hiaudio.dsp import synth
-    with torch.no_grad():
-        return synth.harmonic_synth(_tensor(p.f0_hz), amps, phase, p.hop_samples, p.sample_rate).numpy()
+    level_db, phase = voice.harmonic_levels_db(_t(p.f0_hz), _t(p.lsf_rad), _t(p.gain_db), _t(p.harmonic_db),
+                                               _t(p.tilt_db_per_oct), p.sample_rate, _t(p.formant_ratio))
+    amps = _t(p.voiced).unsqueeze(-1) * torch.pow(10.0, level_db / 20)
+    return synth.harmonic_synth(_t(p.f0_hz), amps, phase, p.hop_samples, p.sample_rate).numpy()
 
 
+@torch.no_grad()
 def render_noise(params: VoiceParams, seed: int = NOISE_SEED) -> np.ndarray:
     p = params
     n_fft = voice.noise_fft_size(p.sample_rate)
-    with torch.no_grad():
-        mags = voice.noise_magnitudes(_tensor(p.lsf_rad), _tensor(p.gain_db), _tensor(p.noise_db),
-                                      _tensor(p.tilt_db_per_oct), p.sample_rate, n_fft)
-        from hiaudio.dsp import synth
-        gen = torch.Generator().manual_seed(seed)
-        return synth.filtered_noise(mags, p.hop_samples, n_fft, gen).numpy()
+    ratio = None if np.all(p.formant_ratio == 1.0) else _t(p.formant_ratio)
+    mags = voice.noise_magnitudes(_t(p.lsf_rad), _t(p.gain_db), _t(p.noise_db), _t(p.tilt_db_per_oct),
+                                  p.sample_rate, n_fft, formant_ratio=ratio)
+    gen = torch.Generator().manual_seed(seed)
+    return synth.filtered_noise(mags, p.hop_samples, n_fft, gen).numpy()
 
 
 def render(params: VoiceParams, seed: int = NOISE_SEED) -> np.ndarray:
     """Synthesize the whole voice: float32 (n_frames * hop_samples,)."""
     return (render_harmonic(params) + render_noise(params, seed)).astype(np.float32)
+
+
+@torch.no_grad()
+def tract_response_db(params: VoiceParams, freqs_hz: np.ndarray, frames: np.ndarray | None = None) -> np.ndarray:
+    """The vocal tract as heard (filter, formant warp and tilt) in dB: (N frames, F) at freqs_hz."""
+    idx = np.arange(params.n_frames) if frames is None else np.asarray(frames)
+    f = torch.as_tensor(np.asarray(freqs_hz, dtype=np.float64)).expand(len(idx), -1)
+    lsf = torch.as_tensor(params.lsf_rad[idx], dtype=torch.float64)
+    tract = voice.tract_response(lsf, torch.as_tensor(params.gain_db[idx], dtype=torch.float64), f,
+                                 params.sample_rate, torch.as_tensor(params.formant_ratio[idx], dtype=torch.float64))
+    return (tract + filters.tilt_db(torch.as_tensor(params.tilt_db_per_oct[idx], dtype=torch.float64), f)).numpy()

@@ -1,0 +1,174 @@
+"""Plotly figures for the studio: what an edit did to the pitch and to the vocal tract.
+
+Gradio-free: each function takes arrays or `VoiceParams` and returns a `plotly` figure, which
+app.py hands to `gr.Plot`. Frames are thinned before plotting (a 60 s clip has 12k frames at a
+5 ms hop), so a figure costs a few milliseconds, not a re-analysis.
+
+    fig = f0_figure(p.times_s, p.f0_hz, p.voiced, q.f0_hz, q.voiced)
+    fig = filter_figure(p, q)
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from hiaudio.dsp import filters
+from hiaudio.params import VoiceParams
+
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+VOICED_THRESHOLD = 0.5  # frames with voicing below this are drawn as gaps in the F0 curve
+MAX_F0_POINTS = 1500  # per trace; more than a plot's width in pixels
+MAX_FILTER_FRAMES = 200  # frames averaged for the filter response
+FILTER_FFT_SIZE = 1024  # the filter response is drawn on this FFT's bins (~21 Hz apart at 22 kHz)
+N_FORMANTS = 4  # F1..F4 are labelled
+
+COLOR_ORIGINAL = "#9aa0a6"  # grey: what was recorded
+COLOR_EDITED = "#e8710a"  # orange: what the edits make of it
+FIGURE_HEIGHT_PX = 320
+
+
+def f0_figure(times_s: np.ndarray, f0_orig: np.ndarray, voiced_orig: np.ndarray,
+              f0_edit: np.ndarray, voiced_edit: np.ndarray,
+              max_points: int = MAX_F0_POINTS) -> go.Figure:
+    """Original vs edited F0 over time, on a log-frequency axis labelled with note names.
+
+    times_s, f0_* (Hz), voiced_* ([0, 1]): shape (T,) each, one value per analysis frame.
+    Frames with voicing below VOICED_THRESHOLD are gaps (the stored F0 there is interpolated,
+    not heard). Traces are named "original" and "edited".
+    """
+    times_s = np.asarray(times_s, dtype=np.float64)
+    step = max(1, math.ceil(times_s.size / max_points))  # thin frames to <= max_points
+    t = times_s[::step]
+    curves = {}
+    for name, f0, voiced in (("original", f0_orig, voiced_orig), ("edited", f0_edit, voiced_edit)):
+        f0 = np.asarray(f0, dtype=np.float64)[::step]
+        curves[name] = np.where(np.asarray(voiced)[::step] >= VOICED_THRESHOLD, f0, np.nan)  # (T',)
+
+    traces = [{
+        "type": "scatter", "x": _json_list(t, 3), "y": _json_list(curves[name], 2),
+        "name": name, "mode": "lines",
+        "connectgaps": False, "line": {"color": color, "width": width},
+        "customdata": [_note_name(f) for f in curves[name]],
+        "hovertemplate": "%{x:.2f} s: %{y:.0f} Hz (%{customdata})<extra>" + name + "</extra>",
+    } for name, color, width in (("original", COLOR_ORIGINAL, 1.5), ("edited", COLOR_EDITED, 2.0))]
+    voiced_hz = np.concatenate([c[np.isfinite(c)] for c in curves.values()])
+    yaxis = {"title": {"text": "F0"}, "type": "log"}
+    if voiced_hz.size:
+        lo_hz, hi_hz = float(voiced_hz.min()) / 1.06, float(voiced_hz.max()) * 1.06
+        tick_hz, tick_text = _note_ticks(lo_hz, hi_hz)
+        yaxis.update(range=[math.log10(lo_hz), math.log10(hi_hz)], tickvals=tick_hz,
+                     ticktext=tick_text)
+    layout = _layout("Pitch: original vs edited", xaxis={"title": {"text": "time (s)"}}, yaxis=yaxis)
+    if not voiced_hz.size:
+        layout["annotations"] = [{"text": "no voiced frames found", "showarrow": False,
+                                  "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper"}]
+    return _figure(traces, layout)
+
+
+def filter_figure(params_orig: VoiceParams, params_edit: VoiceParams,
+                  max_frames: int = MAX_FILTER_FRAMES, n_fft: int = FILTER_FFT_SIZE) -> go.Figure:
+    """The vocal-tract filter (with the brightness tilt) in dB over frequency: original vs edited.
+
+    Each curve is the mean, in dB, of the per-frame responses over the voiced frames (all frames
+    when none is voiced), thinned to max_frames. Peaks of each curve are marked F1..F4.
+    """
+    traces = []
+    for name, params, color, width in (("original", params_orig, COLOR_ORIGINAL, 1.5),
+                                       ("edited", params_edit, COLOR_EDITED, 2.0)):
+        freqs_hz, response_db = mean_response_db(params, max_frames, n_fft)  # (F,), (F,)
+        traces.append({
+            "type": "scatter", "x": _json_list(freqs_hz, 1), "y": _json_list(response_db, 2),
+            "name": name, "mode": "lines",
+            "legendgroup": name, "line": {"color": color, "width": width},
+            "hovertemplate": "%{x:.0f} Hz: %{y:.1f} dB<extra>" + name + "</extra>",
+        })
+        formants = filters.formants_from_response(freqs_hz, response_db, max_count=N_FORMANTS)
+        if formants:
+            hz = [f for f, _ in formants]
+            traces.append({
+                "type": "scatter", "x": hz, "y": _json_list(np.interp(hz, freqs_hz, response_db), 2),
+                "name": f"{name} formants", "mode": "markers+text", "legendgroup": name,
+                "showlegend": False, "text": [f"F{i + 1}" for i in range(len(formants))],
+                "textposition": "top center", "textfont": {"color": color},
+                "marker": {"color": color, "size": 7}, "customdata": [bw for _, bw in formants],
+                "hovertemplate": "%{text}: %{x:.0f} Hz, bandwidth %{customdata:.0f} Hz"
+                                 "<extra>" + name + "</extra>",
+            })
+    layout = _layout("Vocal-tract filter: original vs edited",
+                     xaxis={"title": {"text": "frequency (Hz)"},
+                            "range": [0, params_orig.sample_rate / 2]},
+                     yaxis={"title": {"text": "level (dB)"}})
+    return _figure(traces, layout)
+
+
+def mean_response_db(params: VoiceParams, max_frames: int = MAX_FILTER_FRAMES,
+                     n_fft: int = FILTER_FFT_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """Mean filter response plus tilt, in dB, over (up to max_frames) voiced frames.
+
+    Returns (freqs_hz, response_db), both (n_fft // 2 + 1,), from 0 Hz to Nyquist.
+    """
+    frames = np.nonzero(np.asarray(params.voiced) >= VOICED_THRESHOLD)[0]
+    if frames.size == 0:
+        frames = np.arange(params.n_frames)
+    pick = np.linspace(0, frames.size - 1, min(max_frames, frames.size)).round().astype(int)
+    frames = frames[pick]  # (N,) evenly spread over the clip
+    freqs_hz = np.arange(n_fft // 2 + 1) * (params.sample_rate / n_fft)  # (F,)
+    with torch.no_grad():  # a tiny (N, P) job; the FFT below is numpy's, single-threaded
+        a = filters.lsf_to_lpc_torch(torch.as_tensor(params.lsf_rad[frames], dtype=torch.float64))
+    spectrum = np.fft.rfft(a.numpy(), n_fft)  # (N, F) A(e^jw) on the FFT bins
+    power_a = spectrum.real ** 2 + spectrum.imag ** 2  # |A|^2
+    # same as filters.grid_response_db + filters.tilt_db, in numpy (torch's thread pool costs
+    # more than this whole job when the two studio workers share two cores)
+    octaves = np.log2(np.maximum(freqs_hz, 50.0) / filters.TILT_PIVOT_HZ)  # (F,)
+    mag_db = (params.gain_db[frames, None] - 10.0 * np.log10(np.maximum(power_a, 1e-20))
+              + params.tilt_db_per_oct[frames, None] * octaves)  # (N, F)
+    return freqs_hz, mag_db.mean(0)
+
+
+def _figure(traces: list[dict], layout: dict) -> go.Figure:
+    # _validate=False: plotly's per-property validation costs ~10x the rest of a figure here;
+    # tests/test_app.py validates each figure once instead
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)
+
+
+def _layout(title: str, xaxis: dict, yaxis: dict) -> dict:
+    return {
+        "title": {"text": title, "font": {"size": 14}}, "height": FIGURE_HEIGHT_PX,
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 45}, "template": "plotly_white",
+        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
+        "xaxis": xaxis, "yaxis": yaxis, "hovermode": "closest",
+    }
+
+
+def _json_list(x: np.ndarray, decimals: int) -> list:
+    """Rounded plain floats, NaN as None (a gap): what plotly.js reads in every version."""
+    x = np.round(np.asarray(x, dtype=np.float64), decimals)
+    return [None if not np.isfinite(v) else v for v in x.tolist()]
+
+
+def _midi(f_hz: float) -> float:
+    return 69.0 + 12.0 * math.log2(f_hz / 440.0)
+
+
+def _note_name(f_hz: float) -> str:
+    if not np.isfinite(f_hz) or f_hz <= 0:
+        return ""
+    midi = int(round(_midi(f_hz)))
+    return f"{NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
+
+
+def _note_ticks(lo_hz: float, hi_hz: float, max_ticks: int = 10) -> tuple[list[float], list[str]]:
+    """Note frequencies (12-TET, A4 = 440 Hz) and names between lo_hz and hi_hz, <= max_ticks.
+
+    The spacing is the smallest of 1, 2, 3, 4, 6 or 12 semitones (aligned to C) that fits.
+    """
+    first, last = math.ceil(_midi(lo_hz)), math.floor(_midi(hi_hz))
+    for step in (1, 2, 3, 4, 6, 12):
+        notes = [m for m in range(first, last + 1) if m % step == 0]
+        if len(notes) <= max_ticks:
+            break
+    tick_hz = [440.0 * 2.0 ** ((m - 69) / 12.0) for m in notes]
+    return tick_hz, [f"{NOTE_NAMES[m % 12]}{m // 12 - 1}" for m in notes]

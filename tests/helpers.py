@@ -1,0 +1,21 @@
+"""Signals with known answers, shared by the tests."""
+import numpy as np
+
+
+def harmonic_voice(f0_hz, sample_rate=16000, duration_s=1.5, n_harmonics=30, vibrato_cents=0.0,
+                   vibrato_hz=5.5, formants_hz=(700, 1200, 2600), seed=0):
+    """A synthetic vowel: a harmonic source with -6 dB/octave roll-off, shaped by resonances."""
+    t = np.arange(int(duration_s * sample_rate)) / sample_rate
+    f0 = f0_hz * 2 ** (vibrato_cents / 1200 * np.sin(2 * np.pi * vibrato_hz * t))
+    phase = 2 * np.pi * np.cumsum(f0) / sample_rate
+    out = np.zeros_like(t)
+    for k in range(1, n_harmonics + 1):
+        fk = k * f0
+        gain = np.ones_like(t) / k
+        for fc in formants_hz:  # second-order resonance magnitudes, 80 Hz bandwidth
+            gain *= 1.0 / np.sqrt((1 - (fk / fc) ** 2) ** 2 + (fk * 80 / fc ** 2) ** 2)
+        gain[fk >= sample_rate / 2] = 0
+        out += gain * np.sin(k * phase)
+    rng = np.random.default_rng(seed)
+    out += 0.001 * rng.standard_normal(len(t))
+    return (0.5 * out / np.abs(out).max()).astype(np.float32), f0
