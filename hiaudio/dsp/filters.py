@@ -80,19 +80,22 @@ def all_pole_response(lsf_rad: torch.Tensor, gain_db: torch.Tensor, omega: torch
 
 
 def lsf_to_lpc_torch(lsf_rad: torch.Tensor) -> torch.Tensor:
-    """LSFs (..., P) -> A(z) coefficients (..., P+1), differentiable; loops over the order only."""
+    """LSFs (..., P) -> A(z) coefficients (..., P+1), differentiable, without loops.
+
+    A(e^jw) = 1/2 e^{-jw(P+1)/2} (Pr + j Qr) is known in closed form at any w (`_pq_log`'s
+    factors), so A is sampled at N >= P+2 points of the unit circle and an inverse FFT returns
+    its coefficients exactly (A has degree P < N).
+    """
     *lead, order = lsf_rad.shape
-    dtype = lsf_rad.dtype
-    lsf_rad = lsf_rad.double()  # the expansion loses digits in float32 when LSFs crowd
-    polys = []
-    for first, edge in ((0, 1.0), (1, -1.0)):
-        poly = lsf_rad.new_tensor([1.0, edge]).expand(*lead, 2)
-        for i in range(first, order, 2):
-            c = -2 * torch.cos(lsf_rad[..., i:i + 1])  # multiply by (1 + c z^-1 + z^-2)
-            padded = torch.nn.functional.pad(poly, (0, 2))
-            poly = padded + c * torch.nn.functional.pad(poly, (1, 1)) + torch.nn.functional.pad(poly, (2, 0))
-        polys.append(poly)
-    return (0.5 * (polys[0] + polys[1])[..., :order + 1]).to(dtype)
+    n_points = 1 << math.ceil(math.log2(order + 2))
+    omega = torch.arange(n_points, dtype=torch.float64, device=lsf_rad.device) * (2 * math.pi / n_points)
+    x = lsf_rad.double()
+    sections = 2.0 * (torch.cos(omega).unsqueeze(-1) - torch.cos(x).unsqueeze(-2))  # (..., N, P)
+    pr = 2.0 * torch.cos(omega / 2) * sections[..., 0::2].prod(-1)  # (..., N)
+    qr = 2.0 * torch.sin(omega / 2) * sections[..., 1::2].prod(-1)
+    shift = torch.polar(torch.ones_like(omega), -omega * (order + 1) / 2)  # e^{-jw(P+1)/2}
+    a = torch.fft.ifft(0.5 * shift * torch.complex(pr, qr), dim=-1).real
+    return a[..., :order + 1].to(lsf_rad.dtype)
 
 
 def interpolated_response(a: torch.Tensor, gain_db: torch.Tensor, omega: torch.Tensor,
