@@ -1,4 +1,5 @@
-"""Example clips for the studio and the tests, spoken by espeak-ng (a Debian package).
+"""Example clips for the studio and the tests: speech from espeak-ng (a Debian package) and a
+sung phrase from hiaudio's own voice model (`hiaudio.studio.sing`).
 
 The clips are committed under assets/examples/; `ensure_examples` only makes the ones that
 are missing, so the app starts without espeak-ng once they are there.
@@ -29,6 +30,11 @@ SPEECH_EXAMPLES = {
     "speech_en_f.wav": "en+f3",
 }
 
+# a sung phrase: (midi pitch, start s, duration s) -- "Ah" rising through a D major arpeggio
+SUNG_EXAMPLE = "sung_phrase.wav"
+SUNG_NOTES = [(62, 0.2, 0.55), (66, 0.8, 0.55), (69, 1.4, 0.55), (74, 2.0, 1.1), (71, 3.15, 0.5),
+              (69, 3.7, 0.5), (66, 4.25, 0.5), (62, 4.8, 1.2)]
+
 PEAK_DBFS = -1.0  # examples are normalised to this peak, leaving headroom for edits
 
 
@@ -57,6 +63,17 @@ def make_speech_example(
     return save_wav(path, wave, sr, subtype="PCM_16")
 
 
+def make_sung_example(path: str | os.PathLike, sr: int = STUDIO_RATE) -> Path:
+    """Sing SUNG_NOTES on "ah" with the voice model (a tenor's vibrato and drift)."""
+    from hiaudio.studio.render import render
+    from hiaudio.studio.sing import Singer, sing
+
+    params = sing(SUNG_NOTES, sr, Singer(vowel="a", vibrato_cents=40, drift_cents=6), seed=7)
+    wave = render(params)
+    wave = wave * np.float32(10.0 ** (PEAK_DBFS / 20.0) / np.max(np.abs(wave)))
+    return save_wav(path, wave, sr, subtype="PCM_16")
+
+
 def ensure_examples(assets_dir: str | os.PathLike = ASSETS_DIR) -> dict[str, Path]:
     """Write the spoken examples under assets_dir/examples/ if missing; return name -> path."""
     out_dir = Path(assets_dir) / "examples"
@@ -66,6 +83,10 @@ def ensure_examples(assets_dir: str | os.PathLike = ASSETS_DIR) -> dict[str, Pat
         if not path.exists():
             make_speech_example(path, EXAMPLE_TEXT, voice=voice)
         paths[name] = path
+    path = out_dir / SUNG_EXAMPLE
+    if not path.exists():
+        make_sung_example(path)
+    paths[SUNG_EXAMPLE] = path
     return paths
 
 

@@ -190,3 +190,20 @@ def test_render_voice_is_differentiable_and_batched():
         h_item, _ = voice.render_voice(f0[i], voiced[i], lsf[i], gain[i], harm[i], noise[i], tilt[i],
                                        8000, 16, parts=True)
         assert torch.allclose(h_batch[i], h_item, atol=1e-9)
+
+
+def test_sing_produces_the_notes_it_was_given():
+    from hiaudio.studio import sing
+
+    notes = [(57, 0.1, 0.6), (64, 0.8, 0.6)]  # A3, E4
+    params = sing.sing(notes, SR, sing.Singer(vowel="o", vibrato_cents=0, drift_cents=0))
+    audio = render.render(params)
+    assert np.abs(audio).max() < 1.0
+    f0, _ = pitch.estimate_f0(torch.as_tensor(audio), SR, params.hop_samples)
+    times = np.arange(len(f0)) * params.hop_samples / SR
+    for midi, start, dur in notes:
+        inside = (times > start + 0.15) & (times < start + dur - 0.1)
+        expected = 440 * 2 ** ((midi - 69) / 12)
+        assert np.all(np.abs(1200 * np.log2(f0[inside].numpy() / expected)) < 15)
+    gap = (times > 0.72) & (times < 0.78)
+    assert np.all(f0[gap].numpy() == 0), "silence between separated notes"
