@@ -1,0 +1,29 @@
+"""The models `python -m hiaudio.train` knows, by name.
+
+Each entry points at a module with a `Config` dataclass (a `TrainConfig` subclass, a comment per
+field) and a `build(cfg) -> Task` function. A "package.module" path of such a module can also be
+given in place of a name -- tests and experiments use that.
+"""
+from __future__ import annotations
+
+import importlib
+
+TASKS: dict[str, str] = {
+    # "name": "hiaudio.train.task_module"  -- the separation, vocoder and composer tasks go here
+}
+
+
+def task_module(name: str):
+    """The module that defines `Config` and `build` for a model name (or a dotted module path)."""
+    target = TASKS.get(name, name)
+    if target == name and "." not in name:
+        known = ", ".join(sorted(TASKS)) or "none yet"
+        raise ValueError(f"unknown model {name!r}; known models: {known} (or give a module path)")
+    try:
+        module = importlib.import_module(target)
+    except ModuleNotFoundError as err:
+        raise ValueError(f"cannot import the task module {target!r}: {err}") from None
+    for attr in ("Config", "build"):
+        if not hasattr(module, attr):
+            raise ValueError(f"{target} defines no {attr}; a task module needs Config and build(cfg)")
+    return module
