@@ -1,0 +1,1 @@
+"""Benchmarks: `python bench/<name>.py` from the repository root; results land in bench/results/."""
