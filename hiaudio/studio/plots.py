@@ -13,15 +13,14 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
-import torch
 
 from hiaudio.dsp import filters
 from hiaudio.params import VoiceParams
+from hiaudio.studio.edit import NOTE_NAMES
 
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 VOICED_THRESHOLD = 0.5  # frames with voicing below this are drawn as gaps in the F0 curve
 MAX_F0_POINTS = 1500  # per trace; more than a plot's width in pixels
-MAX_FILTER_FRAMES = 200  # frames averaged for the filter response
+MAX_FILTER_FRAMES = 64  # frames averaged for the filter response (evenly spread over the clip)
 FILTER_FFT_SIZE = 1024  # the filter response is drawn on this FFT's bins (~21 Hz apart at 22 kHz)
 N_FORMANTS = 4  # F1..F4 are labelled
 
@@ -51,17 +50,20 @@ def f0_figure(times_s: np.ndarray, f0_orig: np.ndarray, voiced_orig: np.ndarray,
         "type": "scatter", "x": _json_list(t, 3), "y": _json_list(curves[name], 2),
         "name": name, "mode": "lines",
         "connectgaps": False, "line": {"color": color, "width": width},
-        "customdata": [_note_name(f) for f in curves[name]],
+        "customdata": [note_name(f) for f in curves[name]],
         "hovertemplate": "%{x:.2f} s: %{y:.0f} Hz (%{customdata})<extra>" + name + "</extra>",
     } for name, color, width in (("original", COLOR_ORIGINAL, 1.5), ("edited", COLOR_EDITED, 2.0))]
     voiced_hz = np.concatenate([c[np.isfinite(c)] for c in curves.values()])
-    yaxis = {"title": {"text": "F0"}, "type": "log"}
+    yaxis = {"title": {"text": "pitch"}, "type": "log"}
     if voiced_hz.size:
-        lo_hz, hi_hz = float(voiced_hz.min()) / 1.06, float(voiced_hz.max()) * 1.06
+        # the 5th..95th percentile plus a minor third each side: a stray octave error of the
+        # tracker does not squash the melody (autoscale, a double click, shows everything)
+        lo_hz, hi_hz = np.percentile(voiced_hz, [5, 95]) * np.array([2 ** (-3 / 12), 2 ** (3 / 12)])
         tick_hz, tick_text = _note_ticks(lo_hz, hi_hz)
         yaxis.update(range=[math.log10(lo_hz), math.log10(hi_hz)], tickvals=tick_hz,
                      ticktext=tick_text)
-    layout = _layout("Pitch: original vs edited", xaxis={"title": {"text": "time (s)"}}, yaxis=yaxis)
+    layout = _layout("Pitch: original vs edited", xaxis={"title": {"text": "time (s)"}},
+                     yaxis=yaxis)
     if not voiced_hz.size:
         layout["annotations"] = [{"text": "no voiced frames found", "showarrow": False,
                                   "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper"}]
@@ -89,7 +91,8 @@ def filter_figure(params_orig: VoiceParams, params_edit: VoiceParams,
         if formants:
             hz = [f for f, _ in formants]
             traces.append({
-                "type": "scatter", "x": hz, "y": _json_list(np.interp(hz, freqs_hz, response_db), 2),
+                "type": "scatter", "x": hz,
+                "y": _json_list(np.interp(hz, freqs_hz, response_db), 2),
                 "name": f"{name} formants", "mode": "markers+text", "legendgroup": name,
                 "showlegend": False, "text": [f"F{i + 1}" for i in range(len(formants))],
                 "textposition": "top center", "textfont": {"color": color},
@@ -97,10 +100,12 @@ def filter_figure(params_orig: VoiceParams, params_edit: VoiceParams,
                 "hovertemplate": "%{text}: %{x:.0f} Hz, bandwidth %{customdata:.0f} Hz"
                                  "<extra>" + name + "</extra>",
             })
+    levels_db = [v for t in traces for v in t["y"] if v is not None]
     layout = _layout("Vocal-tract filter: original vs edited",
                      xaxis={"title": {"text": "frequency (Hz)"},
                             "range": [0, params_orig.sample_rate / 2]},
-                     yaxis={"title": {"text": "level (dB)"}})
+                     yaxis={"title": {"text": "level (dB)"},  # headroom for the F1..F4 labels
+                            "range": [min(levels_db) - 3, max(levels_db) + 8]})
     return _figure(traces, layout)
 
 
@@ -108,6 +113,8 @@ def mean_response_db(params: VoiceParams, max_frames: int = MAX_FILTER_FRAMES,
                      n_fft: int = FILTER_FFT_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Mean filter response plus tilt, in dB, over (up to max_frames) voiced frames.
 
+    The same filter the synthesizer hears (hiaudio.models.voice.tract_response): the all-pole
+    response read at f / formant_ratio (held at Nyquist beyond it), plus the tilt at f.
     Returns (freqs_hz, response_db), both (n_fft // 2 + 1,), from 0 Hz to Nyquist.
     """
     frames = np.nonzero(np.asarray(params.voiced) >= VOICED_THRESHOLD)[0]
@@ -115,17 +122,46 @@ def mean_response_db(params: VoiceParams, max_frames: int = MAX_FILTER_FRAMES,
         frames = np.arange(params.n_frames)
     pick = np.linspace(0, frames.size - 1, min(max_frames, frames.size)).round().astype(int)
     frames = frames[pick]  # (N,) evenly spread over the clip
-    freqs_hz = np.arange(n_fft // 2 + 1) * (params.sample_rate / n_fft)  # (F,)
-    with torch.no_grad():  # a tiny (N, P) job; the FFT below is numpy's, single-threaded
-        a = filters.lsf_to_lpc_torch(torch.as_tensor(params.lsf_rad[frames], dtype=torch.float64))
-    spectrum = np.fft.rfft(a.numpy(), n_fft)  # (N, F) A(e^jw) on the FFT bins
-    power_a = spectrum.real ** 2 + spectrum.imag ** 2  # |A|^2
-    # same as filters.grid_response_db + filters.tilt_db, in numpy (torch's thread pool costs
-    # more than this whole job when the two studio workers share two cores)
-    octaves = np.log2(np.maximum(freqs_hz, 50.0) / filters.TILT_PIVOT_HZ)  # (F,)
-    mag_db = (params.gain_db[frames, None] - 10.0 * np.log10(np.maximum(power_a, 1e-20))
-              + params.tilt_db_per_oct[frames, None] * octaves)  # (N, F)
+    n_bins = n_fft // 2 + 1
+    bin_hz = params.sample_rate / n_fft
+    freqs_hz = np.arange(n_bins) * bin_hz  # (F,)
+    # numpy throughout: torch's thread pool costs more than this whole job when the studio's
+    # workers share two cores (tens of ms against ~3)
+    a = lsf_to_lpc(params.lsf_rad[frames])  # (N, P+1)
+    spectrum = np.fft.rfft(a, n_fft)  # (N, F) A(e^jw) on the FFT bins
+    grid_db = params.gain_db[frames, None] - 10.0 * np.log10(
+        np.maximum(spectrum.real ** 2 + spectrum.imag ** 2, 1e-20))  # (N, F) |g / A|^2 in dB
+    # formant shift: the tract is heard at f / ratio (a vocal-tract-length warp)
+    ratio = np.asarray(params.formant_ratio, dtype=np.float64)[frames, None]  # (N, 1)
+    pos = np.minimum(freqs_hz / ratio, params.sample_rate / 2) / bin_hz  # (N, F) fractional bins
+    lo = np.minimum(np.floor(pos).astype(int), n_bins - 2)
+    frac = pos - lo
+    rows = np.arange(len(frames))[:, None]
+    mag_db = (1 - frac) * grid_db[rows, lo] + frac * grid_db[rows, lo + 1]  # (N, F)
+    octaves = np.log2(np.maximum(freqs_hz, 50.0) / filters.TILT_PIVOT_HZ)  # (F,) as filters.tilt_db
+    mag_db = mag_db + params.tilt_db_per_oct[frames, None] * octaves  # (N, F)
     return freqs_hz, mag_db.mean(0)
+
+
+def lsf_to_lpc(lsf_rad: np.ndarray) -> np.ndarray:
+    """LSFs (..., P) -> A(z) coefficients (..., P+1); numpy twin of filters.lsf_to_lpc_torch.
+
+    A = (P + Q) / 2 with P(z) = (1 + z^-1) prod_{odd i} (1 - 2 cos w_i z^-1 + z^-2) and Q(z) the
+    even LSFs with (1 - z^-1) (Soong & Juang 1984); the loop runs over the order only.
+    """
+    lsf = np.asarray(lsf_rad, dtype=np.float64)
+    *lead, order = lsf.shape
+    halves = []
+    for first, edge in ((0, 1.0), (1, -1.0)):
+        poly = np.zeros((*lead, order + 2))
+        poly[..., 0], poly[..., 1] = 1.0, edge
+        for n, i in enumerate(range(first, order, 2)):  # multiply by 1 + c z^-1 + z^-2
+            c = -2.0 * np.cos(lsf[..., i:i + 1])
+            deg = 2 * n + 1  # degree of poly so far
+            poly[..., 1:deg + 3] = (poly[..., 1:deg + 3] + c * poly[..., :deg + 2]
+                                    + np.pad(poly[..., :deg + 1], [(0, 0)] * len(lead) + [(1, 0)]))
+        halves.append(poly)
+    return 0.5 * (halves[0] + halves[1])[..., :order + 1]
 
 
 def _figure(traces: list[dict], layout: dict) -> go.Figure:
@@ -153,21 +189,22 @@ def _midi(f_hz: float) -> float:
     return 69.0 + 12.0 * math.log2(f_hz / 440.0)
 
 
-def _note_name(f_hz: float) -> str:
+def note_name(f_hz: float) -> str:
+    """The nearest 12-TET note (A4 = 440 Hz), e.g. "G#2"; "" for a gap."""
     if not np.isfinite(f_hz) or f_hz <= 0:
         return ""
     midi = int(round(_midi(f_hz)))
     return f"{NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
 
 
-def _note_ticks(lo_hz: float, hi_hz: float, max_ticks: int = 10) -> tuple[list[float], list[str]]:
+def _note_ticks(lo_hz: float, hi_hz: float, max_ticks: int = 12) -> tuple[list[float], list[str]]:
     """Note frequencies (12-TET, A4 = 440 Hz) and names between lo_hz and hi_hz, <= max_ticks.
 
-    The spacing is the smallest of 1, 2, 3, 4, 6 or 12 semitones (aligned to C) that fits.
+    The densest of these that fits: every semitone, the natural notes, C-E-G, C-G, C.
     """
     first, last = math.ceil(_midi(lo_hz)), math.floor(_midi(hi_hz))
-    for step in (1, 2, 3, 4, 6, 12):
-        notes = [m for m in range(first, last + 1) if m % step == 0]
+    for pitch_classes in (range(12), (0, 2, 4, 5, 7, 9, 11), (0, 4, 7), (0, 7), (0,)):
+        notes = [m for m in range(first, last + 1) if m % 12 in pitch_classes]
         if len(notes) <= max_ticks:
             break
     tick_hz = [440.0 * 2.0 ** ((m - 69) / 12.0) for m in notes]

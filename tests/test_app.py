@@ -1,0 +1,306 @@
+"""The studio's Voice tab through its HTTP API (gradio_client), plus the figures it draws.
+
+The app is served once per session (tests/conftest.py: `studio_url`); each Client is one
+browser session with its own gr.State.
+"""
+import json
+import time
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+import app
+from hiaudio.audio import STUDIO_RATE
+from hiaudio.dsp import filters
+from hiaudio.dsp.pitch import estimate_f0
+from hiaudio.params import VoiceParams
+from hiaudio.studio import plots
+from hiaudio.studio.edit import PRESETS, Edits
+from hiaudio.studio.session import start_session
+
+EXAMPLE = app.EXAMPLES_DIR / "speech_en.wav"
+# gradio's queue statistics use pandas options that pandas 3 deprecates; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
+RESULTS = ("state", "audio", "f0_plot", "filter_plot", "ab", "status", "wav_file", "json_file")
+
+
+def _outputs(result) -> dict:
+    """Name the outputs of /analyze and /render (the state is not part of the API)."""
+    return dict(zip(RESULTS[1:], result))
+
+
+def _figure(plot_output) -> dict:
+    assert plot_output["type"] == "plotly"
+    return json.loads(plot_output["plot"])
+
+
+def _trace(fig: dict, name: str) -> np.ndarray:
+    (trace,) = [t for t in fig["data"] if t["name"] == name]
+    return np.array([np.nan if v is None else v for v in trace["y"]], dtype=float)
+
+
+def _median_f0_hz(path) -> float:
+    wave, sr = sf.read(path, dtype="float32")
+    f0, _ = estimate_f0(torch.from_numpy(wave), sr, hop=256)
+    f0 = f0.numpy()
+    return float(np.median(f0[f0 > 0]))
+
+
+@pytest.fixture(scope="module")
+def client(studio_url):
+    """One session that has analysed the spoken example."""
+    c = Client(studio_url, verbose=False)
+    out = _outputs(c.predict(handle_file(str(EXAMPLE)), api_name="/analyze"))
+    assert "speech_en.wav" in out["status"]
+    return c
+
+
+# ---- the happy path ---------------------------------------------------------------------------
+
+def test_endpoints_are_named(client):
+    named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/analyze", "/render", "/preset", "/reset", "/listen", "/export"} <= set(named)
+    params = [p["parameter_name"] for p in named["/render"]["parameters"]]
+    assert params == list(app.EDIT_FIELDS)
+
+
+def test_transpose_moves_pitch_up_three_semitones(client):
+    flat = _outputs(client.predict(api_name="/render"))
+    up = _outputs(client.predict(transpose_semitones=3, api_name="/render"))
+    a, _ = sf.read(flat["audio"], dtype="float32")
+    b, _ = sf.read(up["audio"], dtype="float32")
+    assert a.shape == b.shape and np.abs(a - b).max() > 0.05
+    cents = 1200 * np.log2(_median_f0_hz(up["audio"]) / _median_f0_hz(flat["audio"]))
+    assert abs(cents - 300) < 50, cents
+    # the pitch plot shows the same move, exactly (it draws the parameters)
+    fig = _figure(up["f0_plot"])
+    edited, original = _trace(fig, "edited"), _trace(fig, "original")
+    shift = 1200 * np.log2(np.nanmedian(edited) / np.nanmedian(original))
+    assert abs(shift - 300) < 5, shift
+    assert "transpose +3" in up["status"]
+
+
+def test_formant_only_change_keeps_the_pitch_plot(client):
+    client.predict(transpose_semitones=2, api_name="/render")
+    out = _outputs(client.predict(transpose_semitones=2, formant_shift=1.2, api_name="/render"))
+    assert out["f0_plot"] == {"__type__": "update"}  # skipped (gr.skip): the pitch did not change
+    fig = _figure(out["filter_plot"])
+    formants = {t["name"]: t["x"] for t in fig["data"] if t["name"].endswith("formants")}
+    assert formants["edited formants"][0] > formants["original formants"][0]
+
+
+def test_ab_toggle_and_presets(client):
+    client.predict(transpose_semitones=5, api_name="/render")
+    original, sr = sf.read(client.predict("Original", api_name="/listen"), dtype="float32")
+    analysed, _ = sf.read(EXAMPLE, dtype="float32")
+    assert sr == STUDIO_RATE and np.abs(original - analysed).max() < 1e-3
+    edited, _ = sf.read(client.predict("Edited", api_name="/listen"), dtype="float32")
+    assert np.abs(edited - original).max() > 0.05
+    values = client.predict("male -> female", api_name="/preset")
+    preset = dict(zip(app.EDIT_FIELDS, values))
+    assert preset["formant_shift"] == PRESETS["male -> female"].formant_shift
+    reset = client.predict(api_name="/reset")
+    defaults = {f: getattr(Edits(), f) for f in app.EDIT_FIELDS}
+    assert dict(zip(app.EDIT_FIELDS, reset[:-1])) == defaults
+    assert reset[-1] == "original"
+
+
+def test_export_writes_wav_and_params(client):
+    client.predict(transpose_semitones=-2, api_name="/render")
+    wav_path, json_path = client.predict(api_name="/export")
+    wave, sr = sf.read(wav_path)
+    assert sr == STUDIO_RATE and abs(len(wave) - sf.info(str(EXAMPLE)).frames) <= 1
+    assert wav_path.endswith("speech_en_edited.wav")
+    with open(json_path, encoding="utf-8") as fh:
+        params = VoiceParams.from_json(fh.read())
+    session = start_session(*sf.read(EXAMPLE, dtype="float32"))
+    voiced = params.voiced > 0.5
+    cents = 1200 * np.log2(params.f0_hz[voiced] / session.params.f0_hz[voiced])
+    assert abs(np.median(cents) + 200) < 5
+
+
+@pytest.mark.xfail(reason="hiaudio.studio.edit.apply_edits lets gain_db leave VoiceParams' "
+                          "-200..200 dB range (quiet frames sit near -200 dB), so the export "
+                          "refuses to write a file the studio could not read back")
+def test_export_after_a_gain_cut(client):
+    client.predict(gain_db=-6, api_name="/render")
+    _, json_path = client.predict(api_name="/export")
+    with open(json_path, encoding="utf-8") as fh:
+        assert VoiceParams.from_json(fh.read()).gain_db.max() < 0
+
+
+# ---- bad input: a message a person can act on, and the session goes on ----------------------
+
+def _still_serving(client):
+    out = _outputs(client.predict(transpose_semitones=1, api_name="/render"))
+    assert out["audio"] and "transpose +1" in out["status"]
+
+
+def _write_bad(kind: str, path):
+    sr = STUDIO_RATE
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path.write_text("these are my lyrics, not audio\n" * 20)
+    elif kind == "silence":
+        sf.write(path, np.zeros(sr, np.int16), sr, subtype="PCM_16")
+    elif kind == "nan":
+        x = 0.1 * np.sin(np.arange(sr) / 10).astype(np.float32)
+        x[100:200] = np.nan
+        sf.write(path, x, sr, subtype="FLOAT")
+    elif kind == "too long":
+        rng = np.random.default_rng(0)
+        sf.write(path, (rng.standard_normal(8000 * 61) * 3000).astype(np.int16), 8000,
+                 subtype="PCM_16")
+    return path
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("empty", ["empty"]),
+    ("text", ["could not be read", "WAV"]),
+    ("silence", ["silence"]),
+    ("nan", ["NaN", "damaged"]),
+    ("too long", ["61", "limit"]),
+])
+def test_bad_upload_is_explained_and_the_session_survives(client, tmp_path, kind, words):
+    bad = _write_bad(kind, tmp_path / f"{kind.replace(' ', '_')}.wav")
+    started = time.perf_counter()
+    with pytest.raises(AppError) as err:
+        client.predict(handle_file(str(bad)), api_name="/analyze")
+    message = str(err.value)
+    assert all(w.lower() in message.lower() for w in words), message
+    assert "Traceback" not in message and time.perf_counter() - started < 10
+    _still_serving(client)  # the earlier analysis is still there
+
+
+def test_96k_stereo_24bit_is_resampled_and_analysed(studio_url, tmp_path):
+    wave, sr = sf.read(EXAMPLE, dtype="float32")
+    hi = AF.resample(torch.from_numpy(wave[: 2 * sr]), sr, 96000).numpy()
+    path = tmp_path / "studio_take.wav"
+    sf.write(path, np.stack([hi, 0.5 * hi], axis=1), 96000, subtype="PCM_24")
+    c = Client(studio_url, verbose=False)
+    out = _outputs(c.predict(handle_file(str(path)), api_name="/analyze"))
+    played, out_sr = sf.read(out["audio"])
+    assert out_sr == STUDIO_RATE and abs(len(played) / out_sr - 2.0) < 0.01
+    assert "studio_take.wav" in out["status"]
+
+
+def test_clipped_clip_is_analysed_with_a_warning(studio_url, tmp_path):
+    wave, sr = sf.read(EXAMPLE, dtype="float32")
+    path = tmp_path / "hot.wav"
+    sf.write(path, np.clip(8 * wave[:sr], -1, 1), sr, subtype="PCM_16")
+    job = Client(studio_url, verbose=False).submit(handle_file(str(path)), api_name="/analyze")
+    assert "hot.wav" in _outputs(job.result())["status"]
+    updates, logs = job.communicator.updates, []  # every status message; gr.Warning's are "log"s
+    while not updates.empty():
+        update = updates.get_nowait()
+        if getattr(update, "log", None):
+            logs.append(update.log)
+    assert any(level == "warning" and "clipped" in text for text, level in logs), logs
+
+
+def test_slider_before_analyze_says_what_to_do(studio_url):
+    c = Client(studio_url, verbose=False)
+    with pytest.raises(AppError, match="Analyze a clip first"):
+        c.predict(transpose_semitones=3, api_name="/render")
+    with pytest.raises(AppError, match="No clip yet"):
+        c.predict(None, api_name="/analyze")
+
+
+def test_out_of_range_edit_is_refused(client):
+    with pytest.raises(AppError, match="greater than maximum value 24"):  # gradio's slider check
+        client.predict(transpose_semitones=99, api_name="/render")
+    with pytest.raises(AppError, match="not in the list of choices"):
+        client.predict(scale_mode="lydian", api_name="/render")
+    _still_serving(client)
+
+
+def test_unexpected_failure_is_one_line_and_keeps_state(client, monkeypatch):
+    def broken(session, edits):
+        raise RuntimeError("synthesis exploded\nwith a long internal story")
+
+    monkeypatch.setattr(app, "render_session", broken)
+    with pytest.raises(AppError) as err:
+        client.predict(transpose_semitones=4, api_name="/render")
+    message = str(err.value)
+    assert "Rendering failed unexpectedly (RuntimeError)" in message
+    assert "exploded" not in message and "Traceback" not in message
+    monkeypatch.undo()
+    _still_serving(client)
+
+
+# ---- the controls and the figures -------------------------------------------------------------
+
+def test_slider_ranges_match_edit_limits():
+    for c in app.PITCH_CONTROLS + app.TIMBRE_CONTROLS:
+        for value in (c.minimum, c.maximum):
+            Edits(**{c.field: value}).validate()
+        span = c.maximum - c.minimum
+        for value in (c.minimum - 0.01 * span, c.maximum + 0.01 * span):
+            with pytest.raises(ValueError):
+                Edits(**{c.field: value}).validate()
+    assert len({c.elem_id for c in app.PITCH_CONTROLS + app.TIMBRE_CONTROLS}) == 9
+
+
+def test_safe_stem_never_makes_a_path():
+    assert app.safe_stem("/tmp/x/../../etc/passwd") == "passwd"
+    assert app.safe_stem("C:\\Users\\me\\my take (2).wav").startswith("C_Users_me_my_take_2")
+    assert app.safe_stem("...wav") == "clip" and "/" not in app.safe_stem("a/b/c d.mp3")
+
+
+@pytest.fixture(scope="module")
+def analysed():
+    wave, sr = sf.read(EXAMPLE, dtype="float32")
+    session = start_session(wave, sr)
+    from hiaudio.studio.session import render_session
+    render_session(session, Edits(transpose_semitones=3, formant_shift=1.2))
+    return session
+
+
+def test_figures_are_valid_plotly_and_fast(analysed):
+    p, q = analysed.params, analysed.edited
+    plots.f0_figure(p.times_s, p.f0_hz, p.voiced, q.f0_hz, q.voiced)  # warm up
+    plots.filter_figure(p, q)
+    for make in (lambda: plots.f0_figure(p.times_s, p.f0_hz, p.voiced, q.f0_hz, q.voiced),
+                 lambda: plots.filter_figure(p, q)):
+        best = min(_timed(make) for _ in range(3))
+        assert best < 0.05, best
+        go.Figure(make().to_dict())  # validates every property
+
+
+def test_numpy_lsf_to_lpc_matches_the_dsp_one():
+    lsf = np.sort(np.random.default_rng(0).uniform(0.05, 3.1, (5, 26)), -1)
+    expected = filters.lsf_to_lpc_torch(torch.as_tensor(lsf)).numpy()
+    assert np.abs(plots.lsf_to_lpc(lsf) - expected).max() < 1e-8
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn().to_json()
+    return time.perf_counter() - started
+
+
+def test_f0_figure_gaps_and_note_axis():
+    t = np.arange(400) * 0.005
+    f0 = np.full(400, 220.0)
+    voiced = np.r_[np.ones(100), np.zeros(100), np.ones(200)]
+    fig = plots.f0_figure(t, f0, voiced, 2 * f0, voiced).to_dict()
+    y = fig["data"][0]["y"]
+    assert y[50] == 220.0 and y[150] is None
+    ticks = fig["layout"]["yaxis"]["ticktext"]
+    assert {"A3", "C4", "A4"} <= set(ticks) and not any("#" in n for n in ticks), ticks
+    assert fig["layout"]["yaxis"]["type"] == "log"
+
+
+def test_filter_figure_marks_formants_and_follows_the_shift(analysed):
+    fig = plots.filter_figure(analysed.params, analysed.edited).to_dict()
+    marks = {t["name"]: t for t in fig["data"] if t["name"].endswith("formants")}
+    assert marks["original formants"]["text"][:2] == ["F1", "F2"]
+    f_orig, f_edit = marks["original formants"]["x"], marks["edited formants"]["x"]
+    assert f_edit[0] > f_orig[0]  # formant shift 1.2 moves F1 up
