@@ -5,7 +5,7 @@ import shutil
 import pytest
 import soundfile as sf
 
-from hiaudio.examples import ASSETS_DIR, SPEECH_EXAMPLES, ensure_examples, make_speech_example
+from hiaudio.examples import ASSETS_DIR, SPEECH_EXAMPLES, SUNG_EXAMPLE, ensure_examples, make_speech_example
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="no espeak-ng")
 
@@ -33,6 +33,7 @@ def test_ensure_examples_writes_only_missing(tmp_path):
     kept.parent.mkdir()
     kept.write_bytes(b"already here")
     paths = ensure_examples(tmp_path)
-    assert set(paths) == set(SPEECH_EXAMPLES)
+    assert set(paths) == set(SPEECH_EXAMPLES) | {SUNG_EXAMPLE}
     assert kept.read_bytes() == b"already here"
     assert sf.info(str(paths["speech_en_f.wav"])).samplerate == 22050
+    assert sf.info(str(paths[SUNG_EXAMPLE])).duration > 5.0

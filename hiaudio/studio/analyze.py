@@ -98,7 +98,7 @@ def analyze(audio: np.ndarray, sample_rate: int,
         f0_hz=f0_filled.astype(np.float32),
         voiced=voiced.numpy().astype(np.float32),
         lsf_rad=lsf.astype(np.float32),
-        gain_db=np.clip(gain_db, -199, 199).astype(np.float32),
+        gain_db=np.clip(gain_db, -150, 150).astype(np.float32),  # room for edits within +-200
         harmonic_db=np.clip(harmonic_db, FLOOR_DB, 99).astype(np.float32),
         noise_db=np.full((n_frames, N_NOISE_BANDS), FLOOR_DB, np.float32),
         tilt_db_per_oct=np.zeros(n_frames, np.float32),

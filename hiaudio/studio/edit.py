@@ -208,5 +208,5 @@ def apply_edits(params: VoiceParams, edits: Edits, layers: dict | None = None) -
     if edits.breathiness_db:
         changes["noise_db"] = np.clip(out.noise_db + edits.breathiness_db, -200, 100)
     if edits.gain_db:
-        changes["gain_db"] = out.gain_db + edits.gain_db
+        changes["gain_db"] = np.clip(out.gain_db + edits.gain_db, -200, 200)
     return out.replace(**{k: v.astype(np.float32) for k, v in changes.items()}) if changes else out
