@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import torch
 
 
@@ -145,37 +146,40 @@ def _viterbi(obs: torch.Tensor, quiet: torch.Tensor, cfg: PitchConfig, n_bins: i
     log_unvoiced = torch.where(quiet, torch.zeros_like(log_unvoiced), log_unvoiced)
 
     reach = int(cfg.max_jump_cents // cfg.bin_cents)
-    steps = torch.arange(-reach, reach + 1, dtype=obs.dtype).abs()
+    steps = np.abs(np.arange(-reach, reach + 1, dtype=np.float64))
     jump = -cfg.jump_cost_per_octave * steps * cfg.bin_cents / 1200  # (2R+1,)
     log_switch, log_stay = math.log(cfg.switch_prob), math.log(1 - cfg.switch_prob)
-
-    score_v = log_voiced[0].clone()
-    score_u = log_unvoiced[0].clone()
-    back_v = torch.zeros(n_frames, n_bins, dtype=torch.long)  # previous state of each voiced bin
-    back_u = torch.zeros(n_frames, dtype=torch.long)
-    ninf = torch.tensor(float("-inf"), dtype=obs.dtype)
+    # the recursion runs in numpy: hundreds of tiny steps per second of audio, where torch's
+    # per-op overhead (and its thread pool, on a busy machine) would dominate
+    lv, lu = log_voiced.double().numpy(), log_unvoiced.double().numpy()
+    score_v, score_u = lv[0].copy(), float(lu[0])
+    back_v = np.zeros((n_frames, n_bins), dtype=np.int64)  # previous state of each voiced bin
+    back_u = np.zeros(n_frames, dtype=np.int64)
+    offsets = np.arange(n_bins)[:, None] + np.arange(-reach, reach + 1)  # (n_bins, 2R+1)
+    valid = (offsets >= 0) & (offsets < n_bins)
+    offsets = offsets.clip(0, n_bins - 1)
     for t in range(1, n_frames):
-        windows = torch.nn.functional.pad(score_v, (reach, reach), value=-math.inf).unfold(0, 2 * reach + 1, 1)
-        cand = windows + jump  # (n_bins, 2R+1)
-        best_v, arg = cand.max(-1)
-        from_bins = torch.arange(n_bins) + arg - reach
+        cand = np.where(valid, score_v[offsets] + jump, -np.inf)  # (n_bins, 2R+1)
+        arg = cand.argmax(-1)
+        best_v = cand[np.arange(n_bins), arg]
         from_u = score_u + log_switch
         take_u = from_u > best_v
-        new_v = torch.where(take_u, from_u, best_v) + log_voiced[t]
-        back_v[t] = torch.where(take_u, torch.tensor(n_bins), from_bins)
-        best_prev_v, arg_prev_v = score_v.max(0)
+        back_v[t] = np.where(take_u, n_bins, offsets[np.arange(n_bins), arg])
+        new_v = np.where(take_u, from_u, best_v) + lv[t]
+        arg_prev_v = int(score_v.argmax())
+        best_prev_v = score_v[arg_prev_v]
         stay_u = score_u + log_stay
         if stay_u >= best_prev_v + log_switch:
             new_u, back_u[t] = stay_u, n_bins
         else:
             new_u, back_u[t] = best_prev_v + log_switch, arg_prev_v
-        score_v, score_u = new_v, torch.maximum(new_u + log_unvoiced[t], ninf)
-    path = torch.empty(n_frames, dtype=torch.long)
+        score_v, score_u = new_v, new_u + lu[t]
+    path = np.empty(n_frames, dtype=np.int64)
     state = n_bins if score_u >= score_v.max() else int(score_v.argmax())
     for t in range(n_frames - 1, -1, -1):
         path[t] = state
         state = int(back_u[t]) if state == n_bins else int(back_v[t, state])
-    return path
+    return torch.as_tensor(path)
 
 
 def _drop_short_runs(mask: torch.Tensor, min_len: int) -> torch.Tensor:

@@ -135,4 +135,5 @@ def _normalize(params: VoiceParams, level_db: float) -> VoiceParams:
     amp_sum = torch.pow(10.0, db / 20).sum(-1).numpy() * params.voiced  # crude peak bound per frame
     loudest = float(amp_sum.max()) if amp_sum.max() > 0 else 1.0
     shift = 20 * math.log10(0.5 / loudest) + level_db
-    return params.replace(gain_db=(params.gain_db + shift).astype(np.float32)).validate()
+    # silent frames sit ~120 dB down; a large shift must not push them past the valid range
+    return params.replace(gain_db=np.clip(params.gain_db + shift, -180, 180).astype(np.float32)).validate()
