@@ -135,3 +135,21 @@ def test_checkpoint_of_an_unregistered_class_or_outside_assets_is_refused(traine
         checkpoints.load_checkpoint(bad)
     with pytest.raises(checkpoints.CheckpointError, match="file name"):
         checkpoints.load_asset("../README.md")
+
+
+def test_ship_copies_the_checkpoint_and_writes_its_card(tmp_path):
+    from hiaudio.train import cards
+
+    _, _, out = run(tmp_path, steps=10)
+    assets = tmp_path / "assets"
+    path = cards.ship(out, "tiny.pt", "python -m hiaudio.train tests.train_fixture", assets)
+    model, meta = checkpoints.load_checkpoint(path, expected="tiny_mlp")
+    assert "optimizer" not in meta
+    text = (assets / "MODELS.md").read_text()
+    assert "`python -m hiaudio.train tests.train_fixture`" in text and "synthetic-1" in text
+    assert "test_rmse" in text and "wall time" in text
+    cards.ship(out, "tiny.pt", "python -m hiaudio.train tests.train_fixture --set steps=10", assets)
+    text = (assets / "MODELS.md").read_text()
+    assert text.count("<!-- card:tiny.pt -->") == 1 and "--set steps=10" in text
+    with pytest.raises(ValueError, match="file name"):
+        cards.ship(out, "../evil.pt", "x", assets)

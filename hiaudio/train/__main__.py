@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from hiaudio.train import tasks
@@ -24,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one config value (repeatable)")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    parser.add_argument("--ship", metavar="NAME.pt",
+                        help="after training, copy the best checkpoint to assets/NAME.pt and write its card")
     args = parser.parse_args(argv)
     try:
         module = tasks.task_module(args.model)
@@ -38,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     task = module.build(cfg)
     result = fit(task, cfg, model_label=args.model.rsplit(".", 1)[-1])
     print(json.dumps(result, indent=2, default=float))
+    if args.ship and int(os.environ.get("RANK", "0")) == 0:
+        from hiaudio.train import cards
+
+        run_dir = cfg.out_dir.format(model=args.model.rsplit(".", 1)[-1])
+        path = cards.ship(run_dir, args.ship, cards.command_line(argv if argv is not None else sys.argv[1:]))
+        print(f"shipped {path} (card in {path.parent / cards.CARDS_FILE})")
     return 0
 
 
