@@ -271,12 +271,6 @@ def test_figures_are_valid_plotly_and_fast(analysed):
         go.Figure(make().to_dict())  # validates every property
 
 
-def test_numpy_lsf_to_lpc_matches_the_dsp_one():
-    lsf = np.sort(np.random.default_rng(0).uniform(0.05, 3.1, (5, 26)), -1)
-    expected = filters.lsf_to_lpc_torch(torch.as_tensor(lsf)).numpy()
-    assert np.abs(plots.lsf_to_lpc(lsf) - expected).max() < 1e-8
-
-
 def _timed(fn) -> float:
     started = time.perf_counter()
     fn().to_json()

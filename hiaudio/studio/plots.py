@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from hiaudio.dsp import filters
 from hiaudio.params import VoiceParams
 from hiaudio.studio.edit import NOTE_NAMES
+from hiaudio.studio.render import tract_response_db
 
 VOICED_THRESHOLD = 0.5  # frames with voicing below this are drawn as gaps in the F0 curve
 MAX_F0_POINTS = 1500  # per trace; more than a plot's width in pixels
@@ -113,8 +114,8 @@ def mean_response_db(params: VoiceParams, max_frames: int = MAX_FILTER_FRAMES,
                      n_fft: int = FILTER_FFT_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Mean filter response plus tilt, in dB, over (up to max_frames) voiced frames.
 
-    The same filter the synthesizer hears (hiaudio.models.voice.tract_response): the all-pole
-    response read at f / formant_ratio (held at Nyquist beyond it), plus the tilt at f.
+    The same filter the synthesizer hears (`hiaudio.studio.render.tract_response_db`): the
+    all-pole response read at f / formant_ratio (held at Nyquist beyond it), plus the tilt at f.
     Returns (freqs_hz, response_db), both (n_fft // 2 + 1,), from 0 Hz to Nyquist.
     """
     frames = np.nonzero(np.asarray(params.voiced) >= VOICED_THRESHOLD)[0]
@@ -122,46 +123,8 @@ def mean_response_db(params: VoiceParams, max_frames: int = MAX_FILTER_FRAMES,
         frames = np.arange(params.n_frames)
     pick = np.linspace(0, frames.size - 1, min(max_frames, frames.size)).round().astype(int)
     frames = frames[pick]  # (N,) evenly spread over the clip
-    n_bins = n_fft // 2 + 1
-    bin_hz = params.sample_rate / n_fft
-    freqs_hz = np.arange(n_bins) * bin_hz  # (F,)
-    # numpy throughout: torch's thread pool costs more than this whole job when the studio's
-    # workers share two cores (tens of ms against ~3)
-    a = lsf_to_lpc(params.lsf_rad[frames])  # (N, P+1)
-    spectrum = np.fft.rfft(a, n_fft)  # (N, F) A(e^jw) on the FFT bins
-    grid_db = params.gain_db[frames, None] - 10.0 * np.log10(
-        np.maximum(spectrum.real ** 2 + spectrum.imag ** 2, 1e-20))  # (N, F) |g / A|^2 in dB
-    # formant shift: the tract is heard at f / ratio (a vocal-tract-length warp)
-    ratio = np.asarray(params.formant_ratio, dtype=np.float64)[frames, None]  # (N, 1)
-    pos = np.minimum(freqs_hz / ratio, params.sample_rate / 2) / bin_hz  # (N, F) fractional bins
-    lo = np.minimum(np.floor(pos).astype(int), n_bins - 2)
-    frac = pos - lo
-    rows = np.arange(len(frames))[:, None]
-    mag_db = (1 - frac) * grid_db[rows, lo] + frac * grid_db[rows, lo + 1]  # (N, F)
-    octaves = np.log2(np.maximum(freqs_hz, 50.0) / filters.TILT_PIVOT_HZ)  # (F,) as filters.tilt_db
-    mag_db = mag_db + params.tilt_db_per_oct[frames, None] * octaves  # (N, F)
-    return freqs_hz, mag_db.mean(0)
-
-
-def lsf_to_lpc(lsf_rad: np.ndarray) -> np.ndarray:
-    """LSFs (..., P) -> A(z) coefficients (..., P+1); numpy twin of filters.lsf_to_lpc_torch.
-
-    A = (P + Q) / 2 with P(z) = (1 + z^-1) prod_{odd i} (1 - 2 cos w_i z^-1 + z^-2) and Q(z) the
-    even LSFs with (1 - z^-1) (Soong & Juang 1984); the loop runs over the order only.
-    """
-    lsf = np.asarray(lsf_rad, dtype=np.float64)
-    *lead, order = lsf.shape
-    halves = []
-    for first, edge in ((0, 1.0), (1, -1.0)):
-        poly = np.zeros((*lead, order + 2))
-        poly[..., 0], poly[..., 1] = 1.0, edge
-        for n, i in enumerate(range(first, order, 2)):  # multiply by 1 + c z^-1 + z^-2
-            c = -2.0 * np.cos(lsf[..., i:i + 1])
-            deg = 2 * n + 1  # degree of poly so far
-            poly[..., 1:deg + 3] = (poly[..., 1:deg + 3] + c * poly[..., :deg + 2]
-                                    + np.pad(poly[..., :deg + 1], [(0, 0)] * len(lead) + [(1, 0)]))
-        halves.append(poly)
-    return 0.5 * (halves[0] + halves[1])[..., :order + 1]
+    freqs_hz = np.arange(n_fft // 2 + 1) * (params.sample_rate / n_fft)  # (F,)
+    return freqs_hz, tract_response_db(params, freqs_hz, frames).mean(0)
 
 
 def _figure(traces: list[dict], layout: dict) -> go.Figure:
