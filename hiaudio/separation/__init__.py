@@ -1,0 +1,17 @@
+"""Choir separation: the metrics and baselines a separation model is judged against.
+
+* `metrics`: `si_sdr` / `si_sdr_batch` (dB) for stems, `pitch_scores` (mir_eval.melody) for F0.
+* `baselines`: `mixture_baseline` (floor), `oracle_ratio_mask` (ceiling for masking),
+  `score_informed_nmf` (Ewert & Mueller 2012).
+
+The benchmark that runs them on held-out chorales is ``python bench/choir_separation.py``.
+
+    from hiaudio.separation import score_informed_nmf, si_sdr_batch
+    est = score_informed_nmf(ex.mixture, ex.sample_rate, ex.meta["notes"])  # (4, S)
+    si_sdr_batch(est, ex.stems)  # (4,) dB, soprano alto tenor bass
+"""
+from hiaudio.separation.baselines import mixture_baseline, oracle_ratio_mask, score_informed_nmf
+from hiaudio.separation.metrics import pitch_scores, si_sdr, si_sdr_batch
+
+__all__ = ["mixture_baseline", "oracle_ratio_mask", "pitch_scores", "score_informed_nmf", "si_sdr",
+           "si_sdr_batch"]
