@@ -8,7 +8,6 @@ Each tab is built by one `build_*_tab()` function; the handlers are plain functi
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import logging
@@ -334,10 +333,6 @@ AMPLITUDE_MODES = ("roll-off", "random")
 LOSS_NAMES = tuple(losses.LOSSES)
 FIT_TABLE_HEADERS = ["loss", "success %", "octave errors", "median |cents|", "time (s)"]
 LAB_ADVICE = "try again, or with fewer starts, steps or losses"
-# one torch thread per lab request: these batches are small, and on two shared cores a 2-thread
-# pool stalls whenever another request holds a core (measured: a landscape of all five losses
-# took 1.3 s on one thread, 9-10 s on two, with a second job running)
-LAB_TORCH_THREADS = 1
 
 
 def lab_tone(target_f0_hz, n_harmonics, amplitude_mode, rolloff_db_per_oct, seed) -> np.ndarray:
@@ -365,18 +360,6 @@ def lab_tone(target_f0_hz, n_harmonics, amplitude_mode, rolloff_db_per_oct, seed
     if amplitude_mode == "random":
         return lab_plots.harmonic_amplitudes(k, random_seed=int(seed))
     return lab_plots.harmonic_amplitudes(k, rolloff_db_per_oct=float(rolloff_db_per_oct))
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int):
-    """Run torch on n threads in this handler, then restore the count (for OpenMP builds the
-    count is per calling thread, and gradio's worker threads are reused by the Voice tab)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _lab_losses(loss_names) -> list[str]:
@@ -407,9 +390,8 @@ def compute_landscape(target_f0_hz, n_harmonics, amplitude_mode, rolloff_db_per_
     result = {}
     for i, name in enumerate(names):  # one loss at a time, for the progress bar
         progress(i / len(names), desc=f"Landscape of {name}")
-        with _torch_threads(LAB_TORCH_THREADS):
-            result.update(ddsp_lab.landscape(f0, amps, [name], f_min_hz, f_max_hz,
-                                             LANDSCAPE_POINTS, float(noise_db), seed=int(seed)))
+        result.update(ddsp_lab.landscape(f0, amps, [name], f_min_hz, f_max_hz,
+                                         LANDSCAPE_POINTS, float(noise_db), seed=int(seed)))
     elapsed_s = time.perf_counter() - started
     toward = ", ".join(f"**{n}** {100 * lab_plots.points_toward_target(result, n):.0f} %"
                        for n in names)
@@ -446,9 +428,8 @@ def fit_lab(target_f0_hz, n_harmonics, amplitude_mode, rolloff_db_per_oct, seed,
     for i, name in enumerate(names):
         progress(i / len(names), desc=f"Fitting with {name}: {n_inits} starts × {steps} steps")
         started = time.perf_counter()
-        with _torch_threads(LAB_TORCH_THREADS):
-            fit = ddsp_lab.fit_tones(target.expand(n_inits, -1), inits_hz, int(n_harmonics),
-                                     name, steps=steps)
+        fit = ddsp_lab.fit_tones(target.expand(n_inits, -1), inits_hz, int(n_harmonics),
+                                 name, steps=steps)
         elapsed_s = time.perf_counter() - started
         score = lab_plots.score_estimates(fit.f0_hz, f0)
         trajectories[name] = fit.trajectory_hz
@@ -642,7 +623,16 @@ def build_lab_tab() -> None:
                   concurrency_id="lab-fit", concurrency_limit=1)
 
 
+# One torch thread per handler: the queue runs CONCURRENCY_LIMIT handlers at once on a small
+# CPU, and torch's thread pool stalls when handlers (or anything else) compete for the cores --
+# measured here, a transpose move took 29 ms alone at 2 threads but 0.79 s with one competing
+# process, against 48 ms at 1 thread (BENCHMARKS.md); a lab landscape 1.3 s at 1 thread, 9-10 s
+# at 2 with a second job running. HIAUDIO_TORCH_THREADS overrides it.
+TORCH_THREADS = int(os.environ.get("HIAUDIO_TORCH_THREADS", "1"))
+
+
 def build_demo() -> gr.Blocks:
+    torch.set_num_threads(TORCH_THREADS)
     with gr.Blocks(title="hiaudio", analytics_enabled=False) as demo:
         gr.Markdown("# hiaudio\nA sound-transformation studio built on an interpretable "
                     "source-filter voice model: pitch, formants, brightness and breath as sliders.")
