@@ -19,6 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from hiaudio.studio.ddsp_lab import cents
+from hiaudio.studio.plots import base_layout, figure, json_list
 
 TOLERANCE_CENTS = 50.0  # an estimate within this of the target is a success (MIREX's RPA uses 50)
 AMPLITUDE_SUM = 0.8  # harmonic amplitudes add up to this, so a tone's peak stays below 0 dBFS
@@ -26,6 +27,7 @@ LOSS_COLORS = {  # one colour per loss, the same in every figure of the lab
     "mss": "#1f77b4", "l1": "#9467bd", "l2": "#8c564b", "sot": "#e8710a", "sot+mss": "#2ca02c",
 }
 FIGURE_HEIGHT_PX = 520
+LAB_MARGIN = {"l": 70, "r": 20, "t": 50, "b": 45}
 COLOR_TARGET = "#5f6368"
 
 
@@ -96,11 +98,11 @@ def landscape_figure(result: dict, loss_names=None) -> go.Figure:
         peak = np.abs(descent).max()
         descent = descent / peak if peak > 0 else descent
         color = LOSS_COLORS.get(name, COLOR_TARGET)
-        common = {"type": "scatter", "x": _json_list(cand, 2), "legendgroup": name,
+        common = {"type": "scatter", "x": json_list(cand, 2), "legendgroup": name,
                   "line": {"color": color, "width": 2}}
-        traces.append({**common, "y": _json_list(loss_01, 4), "name": name, "mode": "lines",
+        traces.append({**common, "y": json_list(loss_01, 4), "name": name, "mode": "lines",
                        "hovertemplate": "%{x:.1f} Hz: %{y:.3f}<extra>" + name + "</extra>"})
-        traces.append({**common, "y": _json_list(descent, 4), "name": f"{name} descent",
+        traces.append({**common, "y": json_list(descent, 4), "name": f"{name} descent",
                        "mode": "lines+markers", "marker": {"size": 4, "color": color},
                        "xaxis": "x2", "yaxis": "y2", "showlegend": False,
                        "hovertemplate": "%{x:.1f} Hz: %{y:+.3f}<extra>" + name + "</extra>"})
@@ -108,8 +110,9 @@ def landscape_figure(result: dict, loss_names=None) -> go.Figure:
     xaxis = {"type": "log", "range": x_range, "matches": "x2", "showticklabels": False}
     xaxis2 = {"type": "log", "range": x_range, "title": {"text": "candidate F0 (Hz)"},
               "anchor": "y2"}
-    layout = _layout(f"Loss landscape around a {target_hz:.1f} Hz target", xaxis, {
-        "title": {"text": "loss (scaled 0..1)"}, "domain": [0.55, 1.0], "range": [-0.05, 1.05]})
+    layout = base_layout(f"Loss landscape around a {target_hz:.1f} Hz target", xaxis, {
+        "title": {"text": "loss (scaled 0..1)"}, "domain": [0.55, 1.0], "range": [-0.05, 1.05]},
+        FIGURE_HEIGHT_PX, LAB_MARGIN)
     layout["xaxis2"] = xaxis2
     layout["yaxis2"] = {"title": {"text": "descent direction"}, "domain": [0.0, 0.45],
                         "range": [-1.1, 1.1], "anchor": "x2", "zeroline": True,
@@ -125,7 +128,7 @@ def landscape_figure(result: dict, loss_names=None) -> go.Figure:
                               "x": math.log10(target_hz),
                               "xref": "x", "y": 1.0, "yref": "y domain", "showarrow": False,
                               "yanchor": "bottom", "font": {"size": 11, "color": COLOR_TARGET}}]
-    return _figure(traces, layout)
+    return figure(traces, layout)
 
 
 def trajectories_figure(trajectories_hz: dict, target_f0_hz: float) -> go.Figure:
@@ -144,17 +147,16 @@ def trajectories_figure(trajectories_hz: dict, target_f0_hz: float) -> go.Figure
         color = LOSS_COLORS.get(name, COLOR_TARGET)
         for i in range(c.shape[1]):
             traces.append({
-                "type": "scatter", "x": steps, "y": _json_list(c[:, i], 1), "mode": "lines",
+                "type": "scatter", "x": steps, "y": json_list(c[:, i], 1), "mode": "lines",
                 "name": name, "legendgroup": name, "showlegend": i == 0,
                 "line": {"color": color, "width": 1.5}, "opacity": 0.8,
                 "hovertemplate": (f"{name}, start {c[0, i]:+.0f} cents<br>step %{{x}}: "
                                   "%{y:+.0f} cents<extra></extra>"),
             })
-    layout = _layout(f"Estimation by synthesis: F0 from each start ({target_f0_hz:.1f} Hz target)",
-                     {"title": {"text": "step"}, "range": [0, max(n_steps, 1)]},
-                     {"title": {"text": "F0 − target (cents)"}, "dtick": 600, "zeroline": True,
-                      "zerolinecolor": COLOR_TARGET})
-    layout["height"] = 420
+    layout = base_layout(f"Estimation by synthesis: F0 from each start ({target_f0_hz:.1f} Hz target)",
+                         {"title": {"text": "step"}, "range": [0, max(n_steps, 1)]},
+                         {"title": {"text": "F0 − target (cents)"}, "dtick": 600, "zeroline": True,
+                          "zerolinecolor": COLOR_TARGET}, 420, LAB_MARGIN)
     layout["shapes"] = [
         {"type": "rect", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y",
          "y0": -TOLERANCE_CENTS, "y1": TOLERANCE_CENTS, "fillcolor": "#34a853", "opacity": 0.12,
@@ -162,26 +164,4 @@ def trajectories_figure(trajectories_hz: dict, target_f0_hz: float) -> go.Figure
         *({"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y,
            "line": {"color": COLOR_TARGET, "width": 1, "dash": "dot"}} for y in (-1200, 1200)),
     ]
-    return _figure(traces, layout)
-
-
-# ---- helpers --------------------------------------------------------------------------------
-
-def _figure(traces: list[dict], layout: dict) -> go.Figure:
-    # _validate=False as in plots.py: validation costs more than the rest; the tests validate
-    return go.Figure({"data": traces, "layout": layout}, _validate=False)
-
-
-def _layout(title: str, xaxis: dict, yaxis: dict) -> dict:
-    return {
-        "title": {"text": title, "font": {"size": 14}}, "height": FIGURE_HEIGHT_PX,
-        "margin": {"l": 70, "r": 20, "t": 50, "b": 45}, "template": "plotly_white",
-        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
-        "xaxis": xaxis, "yaxis": yaxis, "hovermode": "closest",
-    }
-
-
-def _json_list(x: np.ndarray, decimals: int) -> list:
-    """Rounded plain floats, NaN as None: what plotly.js reads in every version."""
-    x = np.round(np.asarray(x, dtype=np.float64), decimals)
-    return [None if not np.isfinite(v) else v for v in x.tolist()]
+    return figure(traces, layout)

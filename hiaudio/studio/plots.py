@@ -48,7 +48,7 @@ def f0_figure(times_s: np.ndarray, f0_orig: np.ndarray, voiced_orig: np.ndarray,
         curves[name] = np.where(np.asarray(voiced)[::step] >= VOICED_THRESHOLD, f0, np.nan)  # (T',)
 
     traces = [{
-        "type": "scatter", "x": _json_list(t, 3), "y": _json_list(curves[name], 2),
+        "type": "scatter", "x": json_list(t, 3), "y": json_list(curves[name], 2),
         "name": name, "mode": "lines",
         "connectgaps": False, "line": {"color": color, "width": width},
         "customdata": [note_name(f) for f in curves[name]],
@@ -63,12 +63,12 @@ def f0_figure(times_s: np.ndarray, f0_orig: np.ndarray, voiced_orig: np.ndarray,
         tick_hz, tick_text = _note_ticks(lo_hz, hi_hz)
         yaxis.update(range=[math.log10(lo_hz), math.log10(hi_hz)], tickvals=tick_hz,
                      ticktext=tick_text)
-    layout = _layout("Pitch: original vs edited", xaxis={"title": {"text": "time (s)"}},
+    layout = base_layout("Pitch: original vs edited", xaxis={"title": {"text": "time (s)"}},
                      yaxis=yaxis)
     if not voiced_hz.size:
         layout["annotations"] = [{"text": "no voiced frames found", "showarrow": False,
                                   "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper"}]
-    return _figure(traces, layout)
+    return figure(traces, layout)
 
 
 def filter_figure(params_orig: VoiceParams, params_edit: VoiceParams,
@@ -83,7 +83,7 @@ def filter_figure(params_orig: VoiceParams, params_edit: VoiceParams,
                                        ("edited", params_edit, COLOR_EDITED, 2.0)):
         freqs_hz, response_db = mean_response_db(params, max_frames, n_fft)  # (F,), (F,)
         traces.append({
-            "type": "scatter", "x": _json_list(freqs_hz, 1), "y": _json_list(response_db, 2),
+            "type": "scatter", "x": json_list(freqs_hz, 1), "y": json_list(response_db, 2),
             "name": name, "mode": "lines",
             "legendgroup": name, "line": {"color": color, "width": width},
             "hovertemplate": "%{x:.0f} Hz: %{y:.1f} dB<extra>" + name + "</extra>",
@@ -93,7 +93,7 @@ def filter_figure(params_orig: VoiceParams, params_edit: VoiceParams,
             hz = [f for f, _ in formants]
             traces.append({
                 "type": "scatter", "x": hz,
-                "y": _json_list(np.interp(hz, freqs_hz, response_db), 2),
+                "y": json_list(np.interp(hz, freqs_hz, response_db), 2),
                 "name": f"{name} formants", "mode": "markers+text", "legendgroup": name,
                 "showlegend": False, "text": [f"F{i + 1}" for i in range(len(formants))],
                 "textposition": "top center", "textfont": {"color": color},
@@ -102,12 +102,12 @@ def filter_figure(params_orig: VoiceParams, params_edit: VoiceParams,
                                  "<extra>" + name + "</extra>",
             })
     levels_db = [v for t in traces for v in t["y"] if v is not None]
-    layout = _layout("Vocal-tract filter: original vs edited",
+    layout = base_layout("Vocal-tract filter: original vs edited",
                      xaxis={"title": {"text": "frequency (Hz)"},
                             "range": [0, params_orig.sample_rate / 2]},
                      yaxis={"title": {"text": "level (dB)"},  # headroom for the F1..F4 labels
                             "range": [min(levels_db) - 3, max(levels_db) + 8]})
-    return _figure(traces, layout)
+    return figure(traces, layout)
 
 
 def mean_response_db(params: VoiceParams, max_frames: int = MAX_FILTER_FRAMES,
@@ -127,22 +127,24 @@ def mean_response_db(params: VoiceParams, max_frames: int = MAX_FILTER_FRAMES,
     return freqs_hz, tract_response_db(params, freqs_hz, frames).mean(0)
 
 
-def _figure(traces: list[dict], layout: dict) -> go.Figure:
+def figure(traces: list[dict], layout: dict) -> go.Figure:
     # _validate=False: plotly's per-property validation costs ~10x the rest of a figure here;
     # tests/test_app.py validates each figure once instead
     return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 
-def _layout(title: str, xaxis: dict, yaxis: dict) -> dict:
+def base_layout(title: str, xaxis: dict, yaxis: dict, height_px: int = FIGURE_HEIGHT_PX,
+           margin: dict | None = None) -> dict:
+    """The studio's common figure layout (the lab's figures use it too)."""
     return {
-        "title": {"text": title, "font": {"size": 14}}, "height": FIGURE_HEIGHT_PX,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 45}, "template": "plotly_white",
+        "title": {"text": title, "font": {"size": 14}}, "height": height_px,
+        "margin": margin or {"l": 60, "r": 20, "t": 40, "b": 45}, "template": "plotly_white",
         "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
         "xaxis": xaxis, "yaxis": yaxis, "hovermode": "closest",
     }
 
 
-def _json_list(x: np.ndarray, decimals: int) -> list:
+def json_list(x: np.ndarray, decimals: int) -> list:
     """Rounded plain floats, NaN as None (a gap): what plotly.js reads in every version."""
     x = np.round(np.asarray(x, dtype=np.float64), decimals)
     return [None if not np.isfinite(v) else v for v in x.tolist()]
