@@ -87,10 +87,20 @@ def test_multipitch_scores_perfect_peaks():
     assert (tp, n_est, found) == (3, 3, 3)
 
 
-def test_a_few_training_steps_lower_the_loss(tmp_path):
-    from hiaudio.train.loop import fit
+def test_a_few_training_steps_lower_the_loss(tmp_path, monkeypatch):
+    from hiaudio.data import dataset
+    from hiaudio.data.chorales import parse_chorale
+    from hiaudio.train import salience_task
+    from hiaudio.train.loop import fit, seed_everything
     from hiaudio.train.salience_task import Config, build
-    from hiaudio.train.loop import seed_everything
+
+    # one chorale parsed straight from music21 (never the whole corpus), serving every split,
+    # rendered into a temporary cache
+    pieces = [parse_chorale("bwv269")]
+    monkeypatch.setenv("HIAUDIO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(dataset, "split_pieces", lambda chorales, split: pieces)
+    real = salience_task.ChoraleDataset
+    monkeypatch.setattr(salience_task, "ChoraleDataset", lambda *a, **k: real(*a, chorales=pieces, **k))
 
     cfg = Config(steps=24, batch_size=4, lr=1e-2, n_train=8, n_val=1, n_eval=1, duration_s=2.0, crop_s=0.5,
                  val_every=24, log_every=4, out_dir=str(tmp_path / "run"), device="cpu", seed=3)
