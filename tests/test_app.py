@@ -17,7 +17,6 @@ from gradio_client.exceptions import AppError
 
 import app
 from hiaudio.audio import STUDIO_RATE
-from hiaudio.dsp import filters
 from hiaudio.dsp.pitch import estimate_f0
 from hiaudio.params import VoiceParams
 from hiaudio.studio import plots
