@@ -102,11 +102,9 @@ def run(args: argparse.Namespace) -> None:
         edits = edits_from_args(args)
         wave, sr = _load(args.audio, args.sample_rate)
         params = apply_edits(analyze(wave, sr), edits)
-        out = render.render(params)[:len(wave)]
-        peak = float(abs(out).max()) if out.size else 0.0
-        if peak > 0.99:
+        out, peak = render.limit_peak(render.render(params)[:len(wave)])
+        if peak > render.PEAK_LIMIT:
             print(f"note: the edit peaks at {peak:.2f}; scaled down to avoid clipping", file=sys.stderr)
-            out = out * (0.99 / peak)
         audio.save_wav(args.out, out, sr)
         if args.params_out:
             params.save(args.params_out)

@@ -185,8 +185,8 @@ def test_render_voice_is_differentiable_and_batched():
     assert torch.isfinite(ratio.grad).all() and ratio.grad.abs().sum() > 0
     for tensor in (f0, lsf, gain, harm, noise, tilt):
         assert tensor.grad is not None and torch.isfinite(tensor.grad).all()
+    h_batch, _ = voice.render_voice(f0, voiced, lsf, gain, harm, noise, tilt, 8000, 16, parts=True)
     for i in range(B):
-        h_batch, _ = voice.render_voice(f0, voiced, lsf, gain, harm, noise, tilt, 8000, 16, parts=True)
         h_item, _ = voice.render_voice(f0[i], voiced[i], lsf[i], gain[i], harm[i], noise[i], tilt[i],
                                        8000, 16, parts=True)
         assert torch.allclose(h_batch[i], h_item, atol=1e-9)

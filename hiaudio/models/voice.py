@@ -105,15 +105,29 @@ def render_voice(f0_hz: torch.Tensor, voiced: torch.Tensor, lsf_rad: torch.Tenso
 
     Returns audio (..., T * hop), or (harmonic, noise) when `parts` is true.
     """
+    harmonic = render_harmonic_part(f0_hz, voiced, lsf_rad, gain_db, harmonic_db, tilt_db_per_oct,
+                                    sample_rate, hop, formant_ratio)
+    noise = render_noise_part(lsf_rad, gain_db, noise_db, tilt_db_per_oct, sample_rate, hop,
+                              generator, formant_ratio)
+    return (harmonic, noise) if parts else harmonic + noise
+
+
+def render_harmonic_part(f0_hz, voiced, lsf_rad, gain_db, harmonic_db, tilt_db_per_oct,
+                         sample_rate: float, hop: int, formant_ratio=None) -> torch.Tensor:
+    """The harmonic (voiced) part alone: (..., T * hop)."""
     level_db, phase = harmonic_levels_db(f0_hz, lsf_rad, gain_db, harmonic_db, tilt_db_per_oct,
                                          sample_rate, formant_ratio)
     amps = voiced.unsqueeze(-1) * torch.pow(10.0, level_db / 20)
-    harmonic = synth.harmonic_synth(f0_hz, amps, phase, hop, sample_rate)
+    return synth.harmonic_synth(f0_hz, amps, phase, hop, sample_rate)
+
+
+def render_noise_part(lsf_rad, gain_db, noise_db, tilt_db_per_oct, sample_rate: float, hop: int,
+                      generator: torch.Generator | None = None, formant_ratio=None) -> torch.Tensor:
+    """The filtered-noise part alone: (..., T * hop)."""
     n_fft = noise_fft_size(sample_rate)
     mags = noise_magnitudes(lsf_rad, gain_db, noise_db, tilt_db_per_oct, sample_rate, n_fft,
                             formant_ratio=formant_ratio)
-    noise = synth.filtered_noise(mags, hop, n_fft, generator)
-    return (harmonic, noise) if parts else harmonic + noise
+    return synth.filtered_noise(mags, hop, n_fft, generator)
 
 
 class VoiceSynth(torch.nn.Module):

@@ -18,6 +18,7 @@ import torch
 from hiaudio.dsp import filters, pitch
 from hiaudio.models import voice
 from hiaudio.params import VoiceParams
+from hiaudio.studio.render import render_harmonic
 
 HOP_S = 0.005  # analysis frame step
 PERIODS_PER_WINDOW = 3.0  # pitch-adaptive analysis window, in periods of F0
@@ -109,7 +110,7 @@ def analyze(audio: np.ndarray, sample_rate: int,
     # to the filter. Seen through the same windows, the synthesized harmonics carry the same
     # main-lobe spread and in-window F0 motion as the original ones, so the difference is noise.
     # Longer windows than for the harmonics leave real valleys between them.
-    harmonic = torch.as_tensor(_render_harmonic(params))
+    harmonic = torch.as_tensor(render_harmonic(params))
     noise_wins = window_lengths(f0_filled, voiced.numpy(), sample_rate, NOISE_PERIODS_PER_WINDOW)
     observed, _, noise_scale = adaptive_spectra(x, hop, n_frames, noise_wins, n_fft)
     predicted, _, _ = adaptive_spectra(harmonic, hop, n_frames, noise_wins, n_fft)
@@ -144,11 +145,6 @@ def adaptive_spectra(x: torch.Tensor, hop: int, n_frames: int, win_lengths: np.n
     spec = torch.fft.rfft(frames * window, n_fft)
     power = spec.real ** 2 + spec.imag ** 2
     return power, 2.0 / window.sum(-1), 1.0 / (window * window).sum(-1)
-
-
-def _render_harmonic(params: VoiceParams) -> np.ndarray:
-    from hiaudio.studio.render import render_harmonic  # render imports nothing from here
-    return render_harmonic(params)
 
 
 def fill_unvoiced_f0(f0_hz: np.ndarray, default_hz: float = 120.0) -> np.ndarray:

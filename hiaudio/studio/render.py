@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hiaudio.dsp import filters, synth
+from hiaudio.dsp import filters
 from hiaudio.models import voice
 from hiaudio.params import VoiceParams
 
@@ -19,26 +19,32 @@ def _t(x) -> torch.Tensor:
 @torch.no_grad()
 def render_harmonic(params: VoiceParams) -> np.ndarray:
     p = params
-    level_db, phase = voice.harmonic_levels_db(_t(p.f0_hz), _t(p.lsf_rad), _t(p.gain_db), _t(p.harmonic_db),
-                                               _t(p.tilt_db_per_oct), p.sample_rate, _t(p.formant_ratio))
-    amps = _t(p.voiced).unsqueeze(-1) * torch.pow(10.0, level_db / 20)
-    return synth.harmonic_synth(_t(p.f0_hz), amps, phase, p.hop_samples, p.sample_rate).numpy()
+    return voice.render_harmonic_part(_t(p.f0_hz), _t(p.voiced), _t(p.lsf_rad), _t(p.gain_db),
+                                      _t(p.harmonic_db), _t(p.tilt_db_per_oct), p.sample_rate,
+                                      p.hop_samples, _t(p.formant_ratio)).numpy()
 
 
 @torch.no_grad()
 def render_noise(params: VoiceParams, seed: int = NOISE_SEED) -> np.ndarray:
     p = params
-    n_fft = voice.noise_fft_size(p.sample_rate)
-    ratio = None if np.all(p.formant_ratio == 1.0) else _t(p.formant_ratio)
-    mags = voice.noise_magnitudes(_t(p.lsf_rad), _t(p.gain_db), _t(p.noise_db), _t(p.tilt_db_per_oct),
-                                  p.sample_rate, n_fft, formant_ratio=ratio)
-    gen = torch.Generator().manual_seed(seed)
-    return synth.filtered_noise(mags, p.hop_samples, n_fft, gen).numpy()
+    ratio = None if np.all(p.formant_ratio == 1.0) else _t(p.formant_ratio)  # None: no interpolation
+    return voice.render_noise_part(_t(p.lsf_rad), _t(p.gain_db), _t(p.noise_db), _t(p.tilt_db_per_oct),
+                                   p.sample_rate, p.hop_samples, torch.Generator().manual_seed(seed),
+                                   ratio).numpy()
 
 
 def render(params: VoiceParams, seed: int = NOISE_SEED) -> np.ndarray:
     """Synthesize the whole voice: float32 (n_frames * hop_samples,)."""
     return (render_harmonic(params) + render_noise(params, seed)).astype(np.float32)
+
+
+PEAK_LIMIT = 0.99
+
+
+def limit_peak(audio: np.ndarray, limit: float = PEAK_LIMIT) -> tuple[np.ndarray, float]:
+    """Scale audio down (never clip) so its peak is at most `limit`; returns (audio, peak before)."""
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    return (audio * (limit / peak) if peak > limit else audio), peak
 
 
 @torch.no_grad()

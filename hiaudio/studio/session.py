@@ -15,9 +15,6 @@ from hiaudio.studio import render as render_mod
 from hiaudio.studio.analyze import analyze
 from hiaudio.studio.edit import Edits, apply_edits, pitch_layers
 
-PEAK_LIMIT = 0.99
-
-
 @dataclasses.dataclass
 class VoiceSession:
     sample_rate: int
@@ -50,12 +47,11 @@ def render_session(session: VoiceSession, edits: Edits) -> np.ndarray:
     """Audio of the session's voice under `edits`; updates the session's caches in place."""
     edits.validate()
     structural = _structural(edits)
-    harmonic_key = structural
     noise_key = (edits.formant_shift, edits.brightness_db_per_oct)
     if session.edited is None or _structural(session.edits) != structural:
         session.edited = apply_edits(session.params, structural, layers=session.layers)
-    if session.harmonic is None or session.harmonic[0] != harmonic_key:
-        session.harmonic = (harmonic_key, render_mod.render_harmonic(session.edited))
+    if session.harmonic is None or session.harmonic[0] != structural:
+        session.harmonic = (structural, render_mod.render_harmonic(session.edited))
         session.renders += 1
     if session.noise is None or session.noise[0] != noise_key:
         session.noise = (noise_key, render_mod.render_noise(session.edited))
@@ -63,9 +59,7 @@ def render_session(session: VoiceSession, edits: Edits) -> np.ndarray:
     session.edits = edits
     mix = session.harmonic[1] + (10 ** (edits.breathiness_db / 20)) * session.noise[1]
     mix = mix[:session.n_samples] * (10 ** (edits.gain_db / 20))
-    peak = float(np.max(np.abs(mix))) if mix.size else 0.0
-    if peak > PEAK_LIMIT:  # never hand a clipped file to the person: scale down instead
-        mix = mix * (PEAK_LIMIT / peak)
+    mix, _ = render_mod.limit_peak(mix)  # never hand a clipped file to the person
     return mix.astype(np.float32)
 
 
