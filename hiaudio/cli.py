@@ -67,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params-out", type=Path, help="also write the edited parameters JSON")
     p.add_argument("--sample-rate", type=int, default=None, help="analysis rate (default 22050)")
     _edit_arguments(p)
+
+    from hiaudio.studio.vocode import METHODS
+    p = sub.add_parser("vocode", help="audio -> its mel -> audio again, by a mel vocoder")
+    p.add_argument("audio", type=Path)
+    p.add_argument("--method", choices=METHODS, default="gla-grad", help="how to invert the mel")
+    p.add_argument("--steps", type=int, default=None, help="reverse diffusion steps (wavegrad, gla-grad; "
+                                                           "default 6; 6 and 25 have searched schedules)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the diffusion noise")
+    p.add_argument("--out", type=Path, required=True, help="WAV to write (16 kHz)")
     return parser
 
 
@@ -109,6 +118,16 @@ def run(args: argparse.Namespace) -> None:
         if args.params_out:
             params.save(args.params_out)
         print(f"{args.out}: {len(out) / sr:.2f} s at {sr} Hz")
+    elif args.command == "vocode":
+        import torch
+
+        from hiaudio.studio import vocode
+
+        wave, sr = _load(args.audio, vocode.SAMPLE_RATE)
+        result = vocode.vocode(wave, args.method, args.steps, torch.Generator().manual_seed(args.seed))
+        audio.save_wav(args.out, result.audio, sr)
+        print(f"{args.out}: {len(result.audio) / sr:.2f} s at {sr} Hz by {result.label}, "
+              f"real-time factor {result.rtf:.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
