@@ -11,6 +11,7 @@ import importlib
 TASKS: dict[str, str] = {
     # "name": "hiaudio.train.task_module"  -- the separation, vocoder and composer tasks go here
     "salience": "hiaudio.train.salience_task",  # multi-pitch salience of a chorale mixture
+    "composer": "hiaudio.train.composer_task",  # chorale Transformer, one positional encoding per run
     "wavegrad": "hiaudio.train.wavegrad_task",  # WaveGrad mel vocoder on espeak-ng speech
 }
 

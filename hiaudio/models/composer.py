@@ -1,0 +1,231 @@
+"""A small decoder-only Transformer that writes four-part chorales, with six positional encodings.
+
+The sequence it reads is `hiaudio.data.sequence`'s: a key token, then the S A T B tokens of
+each 16th-note step, each input carrying the structure labels (bar, position, phrase, fermata,
+voice, chord) of the token it predicts. The `pe` setting chooses how order and structure enter:
+
+    none        nothing: a causal Transformer still infers position from the mask (Haviv et al. 2022)
+    sinusoidal  absolute sinusoidal encoding of the token index (Vaswani et al. 2017), added
+    learned     a learned embedding per token index (GPT-2), added
+    rpe         a learned bias per head on attention logits, indexed by the clipped token
+                distance i - j (Shaw et al. 2018; the scalar-bias form of T5)
+    s-ape       structure-informed absolute: learned embeddings of the labels' *values*, summed
+                and added to the input (Agarwal, Wang & Richard, ICASSP 2024)
+    s-rpe       structure-informed relative: a learned bias per head indexed by the clipped
+                *differences* of the labels between query and key (bar, position, phrase,
+                fermata, voice) and by the interval between their chords' roots (ibid.)
+
+The relative biases are computed once per forward and shared by the layers (as in T5). For
+sampling, `forward` takes a `KVCache`: keys and values of the past are kept, so each new token
+costs one row of attention instead of a full pass.
+
+    model = Composer(pe="s-ape")
+    logits, loss = model(idx, labels, targets)     # idx (B, T), labels {name: (B, T)}
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from hiaudio import checkpoints
+from hiaudio.data import chords
+from hiaudio.data.sequence import LABEL_SIZES, LABELS, SEQ_VOCAB_SIZE
+
+PE_KINDS = ("none", "sinusoidal", "learned", "rpe", "s-ape", "s-rpe")
+# S-RPE: each label's difference query - key is clipped to +-this many units
+SRPE_MAX_DIFF = {"bar": 8, "position": 47, "phrase": 4, "fermata": 1, "voice": 4}
+
+
+@dataclasses.dataclass
+class ComposerConfig:
+    vocab_size: int = SEQ_VOCAB_SIZE  # grid tokens (REST, HOLD, 128 pitches) + 24 key tokens
+    block_size: int = 513  # longest input in tokens: the key token + 8 bars x 16 steps x 4 voices
+    n_layer: int = 4  # Transformer blocks
+    n_head: int = 4  # attention heads per block
+    n_embd: int = 96  # model width
+    dropout: float = 0.1  # on attention weights and residual branches, while training
+    pe: str = "s-ape"  # positional encoding, one of PE_KINDS
+    rpe_max_distance: int = 256  # rpe: token distances beyond this share one bias
+
+
+@dataclasses.dataclass
+class KVCache:
+    """Keys and values of the tokens seen so far, per layer, for incremental decoding."""
+    k: list  # per layer (B, nh, L, hs)
+    v: list
+    positions: torch.Tensor  # (B, L) token index of each cached token
+    labels: dict  # name -> (B, L) labels of each cached token
+
+    @classmethod
+    def empty(cls, n_layer: int) -> "KVCache":
+        return cls(k=[None] * n_layer, v=[None] * n_layer, positions=None, labels=None)
+
+    @property
+    def length(self) -> int:
+        return 0 if self.positions is None else int(self.positions.shape[1])
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg: ComposerConfig):
+        super().__init__()
+        assert cfg.n_embd % cfg.n_head == 0
+        self.n_head, self.n_embd, self.dropout = cfg.n_head, cfg.n_embd, cfg.dropout
+        self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd)  # q, k, v in one matmul
+        self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd)
+        self.resid_dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, bias=None, cache: KVCache | None = None, layer: int = 0):
+        """x (B, T, C); bias (B, nh, T, S) added to the logits (S = past + T keys), causal mask included."""
+        B, T, C = x.shape
+        nh, hs = self.n_head, C // self.n_head
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q = q.view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
+        v = v.view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
+        if cache is not None:
+            if cache.k[layer] is not None:
+                k = torch.cat([cache.k[layer], k], dim=2)  # (B, nh, S, hs)
+                v = torch.cat([cache.v[layer], v], dim=2)
+            cache.k[layer], cache.v[layer] = k, v
+        drop = self.dropout if self.training else 0.0
+        if bias is None and k.shape[2] == T:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=True)
+        elif bias is None and T == 1:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)  # one new query sees all the past
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=drop)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C) heads side by side
+        return self.resid_dropout(self.c_proj(y))
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: ComposerConfig):
+        super().__init__()
+        self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd)
+        self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x):
+        return self.dropout(self.c_proj(F.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ComposerConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(cfg.n_embd)
+        self.attn = CausalSelfAttention(cfg)
+        self.ln_2 = nn.LayerNorm(cfg.n_embd)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x, bias=None, cache=None, layer=0):
+        x = x + self.attn(self.ln_1(x), bias, cache, layer)
+        return x + self.mlp(self.ln_2(x))
+
+
+def _chord_root(label: torch.Tensor) -> torch.Tensor:
+    """Root pitch class of each chord label; 12 for NO_CHORD."""
+    return torch.where(label == chords.NO_CHORD, 12, label // len(chords.QUALITIES))
+
+
+def sinusoidal_encoding(positions: torch.Tensor, dim: int) -> torch.Tensor:
+    """positions (...,) -> (..., dim): sin on even, cos on odd channels (Vaswani et al. 2017)."""
+    freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))  # (dim/2,)
+    angle = positions.float()[..., None] * freq  # (..., dim/2)
+    return torch.stack([angle.sin(), angle.cos()], dim=-1).flatten(-2)  # (..., dim)
+
+
+class Composer(nn.Module):
+    def __init__(self, **kwargs):
+        super().__init__()
+        cfg = self.config = ComposerConfig(**kwargs)
+        if cfg.pe not in PE_KINDS:
+            raise ValueError(f"unknown positional encoding {cfg.pe!r}; use one of {', '.join(PE_KINDS)}")
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        if cfg.pe == "learned":
+            self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
+        if cfg.pe == "s-ape":  # one table per label; their rows are summed
+            self.label_emb = nn.ModuleDict({k: nn.Embedding(n, cfg.n_embd) for k, n in LABEL_SIZES.items()})
+        if cfg.pe == "rpe":
+            self.rel_bias = nn.Embedding(cfg.rpe_max_distance + 1, cfg.n_head)
+        if cfg.pe == "s-rpe":
+            self.label_bias = nn.ModuleDict({k: nn.Embedding(2 * d + 1, cfg.n_head) for k, d in SRPE_MAX_DIFF.items()})
+            self.chord_bias = nn.Embedding(13, cfg.n_head)  # root interval 0..11, 12: a side has no chord
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)])
+        self.ln_f = nn.LayerNorm(cfg.n_embd)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+        self.wte.weight = self.lm_head.weight  # weight tying (Press & Wolf 2017), as nanoGPT
+        self.apply(self._init_weights)
+        for name, p in self.named_parameters():  # scaled init of the residual projections (GPT-2)
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def _attention_bias(self, q_pos, k_pos, q_lab, k_lab):
+        """(B, nh, T, S) additive logits bias incl. the causal mask, or None where SDPA's own mask does."""
+        pe = self.config.pe
+        if pe not in ("rpe", "s-rpe"):
+            return None
+        dist = q_pos[:, :, None] - k_pos[:, None, :]  # (B, T, S) token distance, >= 0 where allowed
+        if pe == "rpe":
+            bias = self.rel_bias(dist.clamp(0, self.config.rpe_max_distance))  # (B, T, S, nh)
+        else:
+            bias = 0
+            for name, d in SRPE_MAX_DIFF.items():
+                diff = q_lab[name][:, :, None] - k_lab[name][:, None, :]  # (B, T, S)
+                bias = bias + self.label_bias[name](diff.clamp(-d, d) + d)  # (B, T, S, nh)
+            rq, rk = _chord_root(q_lab["chord"]), _chord_root(k_lab["chord"])  # (B, T), (B, S)
+            interval = (rq[:, :, None] - rk[:, None, :]) % 12  # (B, T, S)
+            none = (rq[:, :, None] == 12) | (rk[:, None, :] == 12)
+            bias = bias + self.chord_bias(torch.where(none, 12, interval))
+        bias = bias.permute(0, 3, 1, 2)  # (B, nh, T, S)
+        return bias.masked_fill((dist < 0)[:, None], float("-inf"))
+
+    def forward(self, idx, labels=None, targets=None, cache: KVCache | None = None):
+        """idx (B, T) tokens; labels {name: (B, T)} of the tokens they predict (needed by s-ape and
+        s-rpe); targets (B, T) next tokens, -1 = ignore. Returns (logits (B, T, V), loss or None).
+        With a cache, idx continues the cached tokens and the cache grows by T."""
+        B, T = idx.shape
+        past = cache.length if cache is not None else 0
+        if past + T > self.config.block_size:
+            raise ValueError(f"{past + T} tokens exceed the model's block size {self.config.block_size}")
+        pos = torch.arange(past, past + T, device=idx.device).expand(B, T)  # (B, T)
+        if self.config.pe in ("s-ape", "s-rpe") and labels is None:
+            raise ValueError(f"pe={self.config.pe} needs the structure labels of every token")
+        x = self.wte(idx)  # (B, T, C)
+        if self.config.pe == "sinusoidal":
+            x = x + sinusoidal_encoding(pos, self.config.n_embd)
+        elif self.config.pe == "learned":
+            x = x + self.wpe(pos)
+        elif self.config.pe == "s-ape":
+            x = x + sum(self.label_emb[k](labels[k]) for k in LABELS)
+        k_pos, k_lab = pos, labels
+        if cache is not None:
+            if cache.positions is not None:
+                k_pos = torch.cat([cache.positions, pos], 1)  # (B, S)
+                if labels is not None:
+                    k_lab = {k: torch.cat([cache.labels[k], labels[k]], 1) for k in labels}
+            cache.positions, cache.labels = k_pos, k_lab
+        bias = self._attention_bias(pos, k_pos, labels, k_lab)
+        x = self.drop(x)
+        for i, block in enumerate(self.blocks):
+            x = block(x, bias, cache, i)
+        logits = self.lm_head(self.ln_f(x))  # (B, T, V)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+        return logits, loss
+
+
+checkpoints.register("composer", "hiaudio.models.composer:Composer")
