@@ -76,6 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
                                                            "default 6; 6 and 25 have searched schedules)")
     p.add_argument("--seed", type=int, default=0, help="seed of the diffusion noise")
     p.add_argument("--out", type=Path, required=True, help="WAV to write (16 kHz)")
+
+    from hiaudio.models.composer import PE_KINDS
+    p = sub.add_parser("generate", help="write a four-part chorale with the composer model (MIDI, MusicXML, sung WAV)")
+    p.add_argument("--out", type=Path, required=True, help="MIDI file to write (one track per voice)")
+    p.add_argument("--bars", type=int, default=16, help="length in 4/4 bars, 1..64 (default 16)")
+    p.add_argument("--phrases", type=int, default=None, help="phrases, each ending on a fermata (default bars / 2)")
+    p.add_argument("--pe", choices=PE_KINDS, default="s-ape", help="positional encoding of the model")
+    p.add_argument("--key", default=None, help="e.g. 'G major', 'F# minor' (default C major, or the "
+                                               "key of --continue)")
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (> 0)")
+    p.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest tokens (0 = all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampler")
+    p.add_argument("--continue", dest="continue_midi", type=Path, help="a MIDI file whose opening the piece continues")
+    p.add_argument("--wav", type=Path, help="also write the chorale sung by our voice model")
+    p.add_argument("--xml", type=Path, help="also write MusicXML")
     return parser
 
 
@@ -128,6 +143,11 @@ def run(args: argparse.Namespace) -> None:
         audio.save_wav(args.out, result.audio, sr)
         print(f"{args.out}: {len(result.audio) / sr:.2f} s at {sr} Hz by {result.label}, "
               f"real-time factor {result.rtf:.2f}")
+    elif args.command == "generate":
+        from hiaudio.studio import compose
+
+        print(compose.generate_files(args.out, args.bars, args.pe, args.seed, args.phrases, args.key,
+                                     args.temperature, args.top_k, args.wav, args.xml, args.continue_midi))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -375,3 +375,27 @@ def compose(pe: str = "s-ape", n_bars: int = 16, n_phrases: int | None = None, k
     return sample(model, plan, temperature, top_k, gen, prompt), plan
 
 
+
+
+def generate_files(out_midi, n_bars: int = 16, pe: str = "s-ape", seed: int = 0, n_phrases: int | None = None,
+                   key: str | None = "C major", temperature: float = 1.0, top_k: int = 0, wav=None,
+                   musicxml=None, continue_midi=None, sample_rate: int = 22050,
+                   tempo_qpm: float = DEFAULT_TEMPO_QPM) -> str:
+    """What `python -m hiaudio generate` does: compose, write the files; returns a one-line summary."""
+    if Path(out_midi).suffix.lower() not in (".mid", ".midi"):
+        raise ValueError(f"--out {out_midi} should end in .mid")
+    if not 20 <= tempo_qpm <= 240:
+        raise ValueError(f"tempo must be 20..240 quarter notes per minute; got {tempo_qpm}")
+    grid, plan = compose(pe, n_bars, n_phrases, key, temperature, top_k, seed, continue_midi)
+    write_midi(grid, out_midi, tempo_qpm)
+    written = [str(out_midi)]
+    if musicxml:
+        write_musicxml(grid, plan, musicxml, tempo_qpm)
+        written.append(str(musicxml))
+    if wav:
+        from hiaudio import audio
+
+        audio.save_wav(wav, sing_choir(grid, sample_rate, tempo_qpm, seed), sample_rate)
+        written.append(str(wav))
+    return (f"{', '.join(written)}: {plan.n_bars} bars in {len(plan.bars_per_phrase)} phrases "
+            f"({'+'.join(map(str, plan.bars_per_phrase))}), {plan.key_name}, pe={pe}, seed={seed}")
