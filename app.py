@@ -31,6 +31,7 @@ from hiaudio.params import ParamsError
 from hiaudio.studio import ddsp_lab, lab_plots, plots
 from hiaudio.studio.edit import NOTE_NAMES, PRESETS, SCALES, Edits
 from hiaudio.studio.session import VoiceSession, edited_params, render_session, start_session
+from hiaudio.ui.compose import build_compose_tab
 from hiaudio.ui.vocoders import build_vocoders_tab
 
 log = logging.getLogger("hiaudio.app")
@@ -644,6 +645,8 @@ def build_demo() -> gr.Blocks:
                 build_lab_tab()
             with gr.Tab("Vocoders", id="vocoders"):
                 build_vocoders_tab()
+            with gr.Tab("Compose", id="compose"):
+                build_compose_tab()
     demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_SIZE)
     return demo
 
