@@ -175,10 +175,13 @@ class Composer(nn.Module):
     def _attention_bias(self, q_pos, k_pos, q_lab, k_lab):
         """(B, nh, T, S) additive logits bias incl. the causal mask, or None where SDPA's own mask does."""
         pe = self.config.pe
-        if pe not in ("rpe", "s-rpe"):
-            return None
+        T, S = q_pos.shape[1], k_pos.shape[1]
+        if pe not in ("rpe", "s-rpe") and (T == S or T == 1):
+            return None  # SDPA's is_causal, or one new query that may see every key
         dist = q_pos[:, :, None] - k_pos[:, None, :]  # (B, T, S) token distance, >= 0 where allowed
-        if pe == "rpe":
+        if pe not in ("rpe", "s-rpe"):  # several new queries after a cached past: the causal mask only
+            bias = torch.zeros(*dist.shape, self.config.n_head, device=q_pos.device)
+        elif pe == "rpe":
             bias = self.rel_bias(dist.clamp(0, self.config.rpe_max_distance))  # (B, T, S, nh)
         else:
             bias = 0
