@@ -57,16 +57,15 @@ class KVCache:
     """Keys and values of the tokens seen so far, per layer, for incremental decoding."""
     k: list  # per layer (B, nh, L, hs)
     v: list
-    positions: torch.Tensor  # (B, L) token index of each cached token
-    labels: dict  # name -> (B, L) labels of each cached token
+    labels: dict | None = None  # name -> (B, L) labels of the cached tokens (kept for s-rpe only)
 
     @classmethod
     def empty(cls, n_layer: int) -> "KVCache":
-        return cls(k=[None] * n_layer, v=[None] * n_layer, positions=None, labels=None)
+        return cls(k=[None] * n_layer, v=[None] * n_layer)
 
     @property
     def length(self) -> int:
-        return 0 if self.positions is None else int(self.positions.shape[1])
+        return 0 if self.k[0] is None else int(self.k[0].shape[2])
 
 
 class CausalSelfAttention(nn.Module):
@@ -213,13 +212,12 @@ class Composer(nn.Module):
             x = x + self.wpe(pos)
         elif self.config.pe == "s-ape":
             x = x + sum(self.label_emb[k](labels[k]) for k in LABELS)
-        k_pos, k_lab = pos, labels
-        if cache is not None:
-            if cache.positions is not None:
-                k_pos = torch.cat([cache.positions, pos], 1)  # (B, S)
-                if labels is not None:
-                    k_lab = {k: torch.cat([cache.labels[k], labels[k]], 1) for k in labels}
-            cache.positions, cache.labels = k_pos, k_lab
+        k_pos = torch.arange(past + T, device=idx.device).expand(B, past + T)  # (B, S) keys: the past, then idx
+        k_lab = labels
+        if cache is not None and self.config.pe == "s-rpe":
+            if past:
+                k_lab = {k: torch.cat([cache.labels[k], labels[k]], 1) for k in labels}  # (B, S) each
+            cache.labels = k_lab
         bias = self._attention_bias(pos, k_pos, labels, k_lab)
         x = self.drop(x)
         for i, block in enumerate(self.blocks):

@@ -23,6 +23,7 @@ on with a fresh key-value cache. With the cache, a token costs one row of attent
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from pathlib import Path
@@ -140,7 +141,13 @@ def _window_inputs(seq: np.ndarray, first_step: int, end: int) -> np.ndarray:
     return np.concatenate([seq[:1], body])
 
 
-@torch.no_grad()
+@functools.lru_cache(maxsize=4096)
+def _chord_of(pitches: tuple) -> int:
+    """The chord label of one step's sounding pitches (memoized: a chorale repeats its chords)."""
+    return int(chords.chord_labels(np.array([pitches]))[0])
+
+
+@torch.inference_mode()
 def sample(model: Composer, plan: Plan, temperature: float = 1.0, top_k: int = 0,
            generator: torch.Generator | None = None, prompt: np.ndarray | None = None,
            ranges: dict = VOICE_RANGES) -> np.ndarray:
@@ -163,7 +170,10 @@ def sample(model: Composer, plan: Plan, temperature: float = 1.0, top_k: int = 0
     labels = token_labels(steps, step_chords)  # {name: (L,)}; the chord entries fill in as steps finish
     seq = np.zeros(1 + N_VOICES * n_steps, np.int64)  # (L,) key token, then step-major S A T B
     seq[0] = key_token(plan.tonic_pc, plan.mode)
-    allowed = range_mask(model.config.vocab_size, ranges)
+    allowed = range_mask(model.config.vocab_size, ranges)  # (4, V)
+    may_hold = allowed.clone()
+    allowed[:, HOLD] = False  # `allowed` for a voice with no note to hold; `may_hold` otherwise
+    label_t = {k: torch.from_numpy(v) for k, v in labels.items()}  # views: chord updates show through
     block = model.config.block_size
     half_window_steps = max(1, (block - 1) // N_VOICES // STEPS_PER_BAR // 2) * STEPS_PER_BAR
     window_start = 0  # first grid step of the current window
@@ -176,22 +186,20 @@ def sample(model: Composer, plan: Plan, temperature: float = 1.0, top_k: int = 0
             if cache.length >= block:  # window full: go on from its second half, on a bar line
                 window_start += half_window_steps
             inputs = _window_inputs(seq, window_start, slot)  # (W,) key token, then up to seq[slot - 1]
-            lab_idx = np.arange(1 + N_VOICES * window_start, slot + 1)  # (W,)
+            lo = 1 + N_VOICES * window_start  # labels of seq[lo:slot + 1], the slots the inputs predict
             cache = KVCache.empty(model.config.n_layer)
             x = torch.from_numpy(inputs)[None]  # (1, W)
         else:
-            lab_idx = np.array([slot])
+            lo = slot
             x = torch.tensor([[seq[slot - 1]]])  # (1, 1)
-        lab = {k: torch.from_numpy(labels[k][lab_idx])[None] for k in LABELS}
+        lab = {k: label_t[k][lo:slot + 1][None].clone() for k in LABELS}  # (1, W) each
         logits, _ = model(x, lab, cache=cache)
         step, voice = divmod(slot - 1, N_VOICES)
         if step < prompt.shape[0]:
             token = int(prompt[step, voice])
         else:
             z = logits[0, -1].float() / temperature  # (V,)
-            ok = allowed[voice].clone()
-            if sounding[voice] < 0:
-                ok[HOLD] = False  # nothing to hold
+            ok = may_hold[voice] if sounding[voice] >= 0 else allowed[voice]
             z = z.masked_fill(~ok, float("-inf"))
             if top_k:
                 kth = torch.topk(z, min(top_k, int(ok.sum()))).values[-1]
@@ -200,7 +208,7 @@ def sample(model: Composer, plan: Plan, temperature: float = 1.0, top_k: int = 0
         seq[slot] = token
         sounding[voice] = token - PITCH_OFFSET if token >= PITCH_OFFSET else (sounding[voice] if token == HOLD else -1)
         if voice == N_VOICES - 1:  # a step is complete: its chord labels the next step's tokens
-            step_chords[step] = chords.chord_labels(sounding[None])[0]
+            step_chords[step] = _chord_of(tuple(sounding.tolist()))
             if step + 1 < n_steps:
                 labels["chord"][1 + N_VOICES * (step + 1):1 + N_VOICES * (step + 2)] = step_chords[step]
     return seq[1:].reshape(n_steps, N_VOICES)  # (N, 4) step-major

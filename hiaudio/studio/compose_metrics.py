@@ -179,3 +179,21 @@ def piece_metrics(grid: np.ndarray, tonic_pc: int, mode: str, phrase_end_steps=(
             "note_density": note_density(grid), "key_consistent": float(est == (tonic_pc % 12, mode)),
             "cadence_rate": cadence_rate(grid, phrase_end_steps, tonic_pc, mode) if len(phrase_end_steps) else float("nan"),
             **voice_leading_faults(grid)}
+
+
+def fermata_hold_rate(grid: np.ndarray, fermata: np.ndarray) -> float:
+    """Fraction of fermata spans (runs of `fermata` steps) over which the soprano sustains one
+    note: it sounds at the span's first step and starts no new note inside the span."""
+    fermata = np.asarray(fermata, bool)
+    starts = np.flatnonzero(fermata & ~np.concatenate([[False], fermata[:-1]]))
+    if not len(starts):
+        return float("nan")
+    p = sounding(grid)[:, 0]
+    on = onsets(grid)[:, 0]
+    held = 0
+    for a in starts:
+        b = a
+        while b < len(fermata) and fermata[b]:
+            b += 1
+        held += int(p[a] >= 0 and not on[a + 1:b].any())
+    return held / len(starts)
