@@ -13,7 +13,7 @@ import torch
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from hiaudio import checkpoints
+from hiaudio import checkpoints, cli
 from hiaudio.data import chords, sequence
 from hiaudio.data.chorales import PARTS, parse_chorale
 from hiaudio.data.tokens import HOLD, PITCH_OFFSET, REST, VOICE_RANGES, detokenize, tokenize, transpose
@@ -277,24 +277,34 @@ def test_cli_generates_midi_xml_and_wav(tmp_path):
     assert sr == 22050 and np.abs(wave).max() > 0.05 and (tmp_path / "c.musicxml").stat().st_size > 1000
 
 
+def _cli_in_process(capsys, *args) -> tuple[int, str]:
+    """(exit status, stderr) of `python -m hiaudio generate ...` run in this process."""
+    try:
+        code = cli.main(["generate", *args])
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
+    return code, capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args, message", [
     (["--bars", "0"], "bars must be"),
     (["--bars", "many"], "invalid int value"),
     (["--pe", "rope"], "invalid choice"),
     (["--key", "H major"], "cannot read the key"),
     (["--temperature", "0"], "temperature"),
+    (["--bars", "4", "--phrases", "5"], "phrases must be"),
 ])
-def test_cli_bad_settings_exit_2(tmp_path, args, message):
-    r = _cli("--out", str(tmp_path / "x.mid"), *args)
-    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+def test_cli_bad_settings_exit_2(tmp_path, capsys, args, message):
+    code, err = _cli_in_process(capsys, "--out", str(tmp_path / "x.mid"), *args)
+    assert code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "x.mid").exists()
 
 
-def test_cli_corrupt_midi_to_continue_exits_2(tmp_path):
+def test_cli_corrupt_midi_to_continue_exits_2(tmp_path, capsys):
     bad = tmp_path / "bad.mid"
     bad.write_bytes(b"\x00" * 100)
-    r = _cli("--out", str(tmp_path / "x.mid"), "--continue", str(bad))
-    assert r.returncode == 2 and "not a readable MIDI" in r.stderr and "Traceback" not in r.stderr
+    code, err = _cli_in_process(capsys, "--out", str(tmp_path / "x.mid"), "--continue", str(bad))
+    assert code == 2 and "not a readable MIDI" in err and not (tmp_path / "x.mid").exists()
 
 
 def test_compose_tab_handler_side_by_side_and_bad_input():

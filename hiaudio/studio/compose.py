@@ -130,6 +130,13 @@ def range_mask(vocab_size: int = SEQ_VOCAB_SIZE, ranges: dict = VOICE_RANGES) ->
     return allowed
 
 
+def check_sampling(temperature: float, top_k: int) -> None:
+    if not temperature > 0 or not math.isfinite(temperature):
+        raise ValueError(f"temperature must be a positive number; got {temperature}")
+    if top_k < 0:
+        raise ValueError(f"top_k must be 0 (off) or positive; got {top_k}")
+
+
 def _window_inputs(seq: np.ndarray, first_step: int, end: int) -> np.ndarray:
     """A window's inputs: the key token, then seq[1 + 4 * first_step : end], the notes held into
     the window's first step written as onsets (as `to_sequence` makes training windows)."""
@@ -156,10 +163,7 @@ def sample(model: Composer, plan: Plan, temperature: float = 1.0, top_k: int = 0
     prompt: (M, 4) grid tokens that open the piece (fed, not sampled; M <= plan.n_steps).
     temperature > 0 divides the logits; top_k > 0 keeps that many most likely tokens.
     """
-    if not temperature > 0 or not math.isfinite(temperature):
-        raise ValueError(f"temperature must be a positive number; got {temperature}")
-    if top_k < 0:
-        raise ValueError(f"top_k must be 0 (off) or positive; got {top_k}")
+    check_sampling(temperature, top_k)
     n_steps = plan.n_steps
     prompt = np.zeros((0, N_VOICES), np.int64) if prompt is None else np.asarray(prompt, np.int64)
     if prompt.ndim != 2 or prompt.shape[1] != N_VOICES or prompt.shape[0] > n_steps:
@@ -370,7 +374,8 @@ def compose(pe: str = "s-ape", n_bars: int = 16, n_phrases: int | None = None, k
             temperature: float = 1.0, top_k: int = 0, seed: int = 0, prompt_midi=None) -> tuple[np.ndarray, Plan]:
     """The one-call form: load the shipped model, plan, sample. With `prompt_midi` the piece goes
     on from that file's opening (at most n_bars - 1 bars of it); key=None then reads the key off it."""
-    model = load_composer(pe)
+    check_pe(pe)
+    check_sampling(temperature, top_k)
     prompt = None
     if prompt_midi is not None:
         if n_bars < 2:
@@ -380,7 +385,7 @@ def compose(pe: str = "s-ape", n_bars: int = 16, n_phrases: int | None = None, k
         key = key_name(*estimate_key(prompt)) if prompt is not None else "C major"
     plan = Plan.make(n_bars, n_phrases, key)
     gen = torch.Generator().manual_seed(int(seed))
-    return sample(model, plan, temperature, top_k, gen, prompt), plan
+    return sample(load_composer(pe), plan, temperature, top_k, gen, prompt), plan
 
 
 
