@@ -44,12 +44,19 @@ def hop_for(sample_rate: int) -> int:
     return round(HOP_S * sample_rate)
 
 
-def analyze(audio: np.ndarray, sample_rate: int,
-            pitch_config: pitch.PitchConfig | None = None) -> VoiceParams:
-    """Estimate the voice model's parameters from a mono float signal in [-1, 1]."""
+def analyze(audio: np.ndarray, sample_rate: int, pitch_config: pitch.PitchConfig | None = None,
+            f0_hz: np.ndarray | None = None, f0_hop_s: float | None = None) -> VoiceParams:
+    """Estimate the voice model's parameters from a mono float signal in [-1, 1].
+
+    With `f0_hz` (T',) given -- an F0 track known from elsewhere (a choir part's), 0 where
+    unvoiced, one value every `f0_hop_s` seconds -- step 1 uses it instead of the pitch tracker.
+    """
     x = torch.as_tensor(np.asarray(audio, dtype=np.float32))
     hop = hop_for(sample_rate)
-    f0_hz, _ = pitch.estimate_f0(x, sample_rate, hop, pitch_config)
+    if f0_hz is None:
+        f0_hz, _ = pitch.estimate_f0(x, sample_rate, hop, pitch_config)
+    else:
+        f0_hz = torch.as_tensor(known_f0(f0_hz, f0_hop_s or HOP_S, len(x) // hop + 1, hop / sample_rate))
     n_frames = f0_hz.shape[0]
     voiced = f0_hz > 0
     f0_filled = fill_unvoiced_f0(f0_hz.numpy())
@@ -122,6 +129,15 @@ def analyze(audio: np.ndarray, sample_rate: int,
     noise_db = _noise_levels(observed - predicted, mask, noise_scale, tract_db_grid, sample_rate, n_fft)
     noise_db = noise_db - VOICED_NOISE_BACKOFF_DB * voiced.numpy()[:, None]
     return params.replace(noise_db=np.clip(noise_db, FLOOR_DB, 99).astype(np.float32)).validate()
+
+
+def known_f0(f0_hz: np.ndarray, f0_hop_s: float, n_frames: int, hop_s: float) -> np.ndarray:
+    """An F0 track on another frame grid -> n_frames analysis frames (nearest frame), float64."""
+    f0 = np.asarray(f0_hz, dtype=np.float64).reshape(-1)
+    if len(f0) == 0:
+        return np.zeros(n_frames)
+    idx = np.clip(np.round(np.arange(n_frames) * hop_s / f0_hop_s).astype(np.int64), 0, len(f0) - 1)
+    return np.where(np.isfinite(f0[idx]) & (f0[idx] > 0), f0[idx], 0.0)
 
 
 def window_lengths(f0_hz: np.ndarray, voiced: np.ndarray, sample_rate: int,

@@ -1,0 +1,284 @@
+"""Choir separation by synthesis: a mixture (and optionally its score) -> one voice model per part.
+
+The pipeline, for 1-4 parts taken top-down (soprano, alto, tenor, bass):
+
+1. **F0 per part.** The salience network (`hiaudio.models.salience`, trained on our rendered
+   chorales) says which pitches sound in each 5 ms frame. Blind: `multif0.assign_voices`
+   decodes the parts top-down with range, ordering and continuity priors (Viterbi). With a
+   score: each part's F0 is the salience ridge nearest to the score's note, within
+   `SCORE_TOLERANCE_CENTS` (so intonation, vibrato and glides are the singer's, not the
+   score's); where the ridge is too weak the score's pitch is kept.
+2. **Separation by synthesis.** Each part is a harmonic comb on its F0 track with one harmonic
+   template per sung note and a level per frame, fitted to the mixture magnitude alone
+   (`comb.fit_combs`); the masked stems are the mixture's STFT times each part's ratio mask.
+3. **Voice models.** Each masked stem is analysed into `VoiceParams` -- the studio's
+   source-filter model: the part's F0 from step 1, all-pole vocal tract, harmonic source,
+   noise -- and resynthesized (`*_synth`). Those parameters are what the Choir tab edits.
+
+    result = separate_choir(mix, sample_rate, n_voices=4)                 # blind
+    result = separate_choir(mix, sample_rate, 4, notes=load_score(path))  # score-informed
+    result.stems  # (V, S) masked stems   result.synth  # (V, S)   result.params[v]  # VoiceParams
+
+Everything runs at `SAMPLE_RATE` (16 kHz, the salience model's rate); the input is resampled.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from hiaudio import audio as audio_io
+from hiaudio.models import salience as salience_model  # registers the "salience" checkpoint class
+from hiaudio.params import VoiceParams
+from hiaudio.separation import comb, multif0
+from hiaudio.separation.baselines import apply_masks, stft
+
+PARTS = multif0.PARTS
+SAMPLE_RATE = 16000  # the salience model's rate; separation and stems run at it
+N_FFT, HOP = 1024, 256  # 64 ms / 16 ms: the mask STFT (the oracle's resolution in the benchmark)
+F0_HOP_S = 0.005  # F0 frames (the salience model's hop)
+MASK_POWER = 1.0  # ratio of magnitudes; picked on validation excerpts (see BENCHMARKS.md)
+# With a score, each part's previous note also rings on this long after every change (release,
+# reverb), with its own level. On 8 validation excerpts (held-out timbres) it took the fluidsynth
+# renders from 10.8 to 13.2 dB (0.15 s: 12.7) and left the voice-model ones alike (9.8 / 9.7);
+# blind, where spurious note changes abound, it cost 0.3-1.2 dB, so blind separation runs without.
+RELEASE_S = 0.3
+SCORE_TOLERANCE_CENTS = 100.0  # how far from the score's note the sung F0 is looked for
+SCORE_MIN_SALIENCE = 0.1  # below this the ridge is too weak to trust; keep the score's pitch
+MIN_VOICED_SHARE = 0.05  # a part voiced in fewer of the sounding frames counts as missing
+SILENCE_DBFS = -60.0
+
+
+class SeparationError(ValueError):
+    """The clip or score cannot be separated as asked; the message says what to do."""
+
+
+@dataclasses.dataclass
+class ChoirSeparation:
+    sample_rate: int
+    mixture: np.ndarray  # (S,) float32 at sample_rate
+    parts: tuple[str, ...]  # ("soprano", "alto", ...) top-down
+    times_s: np.ndarray  # (T,) F0 frame times
+    f0_hz: np.ndarray  # (V, T) each part's F0, 0 where unvoiced
+    stems: np.ndarray  # (V, S) masked stems: they sum to the mixture
+    synth: np.ndarray  # (V, S) each part resynthesized from its voice model
+    params: list[VoiceParams]  # each part's voice model (F0, tract, source, noise)
+    score_informed: bool = False
+
+    def params_json(self) -> dict:
+        """{"format", "sample_rate", "score_informed", "voices": {part: {times_s, f0_hz, params}}}."""
+        voices = {}
+        for v, part in enumerate(self.parts):
+            voices[part] = {"times_s": np.round(self.times_s, 4).tolist(),
+                            "f0_hz": np.round(self.f0_hz[v], 3).tolist(),
+                            "params": self.params[v].to_dict()}
+        return {"format": "hiaudio.choir_separation/1", "sample_rate": self.sample_rate,
+                "score_informed": self.score_informed, "voices": voices}
+
+
+# ---- scores ----------------------------------------------------------------------------------
+Notes = list[tuple[float, float, float]]  # (MIDI pitch, start s, duration s)
+
+
+def load_score(path: str | Path, n_voices: int | None = None) -> list[Notes]:
+    """Notes per part, top-down, from a MIDI (.mid/.midi) or MusicXML (.xml/.musicxml/.mxl) file.
+
+    Parts are the MIDI instruments (or MusicXML parts) with notes, ordered by mean pitch, highest
+    first; drums are skipped. MusicXML times follow its tempo marks (120 bpm when it has none).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".mid", ".midi"):
+            import pretty_midi
+
+            midi = pretty_midi.PrettyMIDI(str(path))
+            parts = [[(float(n.pitch), float(n.start), float(n.end - n.start)) for n in inst.notes]
+                     for inst in midi.instruments if not inst.is_drum]
+        elif suffix in (".xml", ".musicxml", ".mxl"):
+            import music21
+
+            score = music21.converter.parse(str(path))
+            seconds = {id(el): (el["offsetSeconds"], el["durationSeconds"])
+                       for el in score.flatten().secondsMap}  # offsets in seconds (tempo marks)
+            parts = []
+            for part in score.parts:
+                notes = []
+                for el in part.flatten().notes:
+                    start_s, dur_s = seconds.get(id(el), (None, None))
+                    if start_s is None:
+                        start_s, dur_s = float(el.offset) * 0.5, float(el.quarterLength) * 0.5
+                    for p in getattr(el, "pitches", ()):
+                        notes.append((float(p.midi), float(start_s), float(dur_s)))
+                parts.append(notes)
+        else:
+            raise SeparationError(f"the score {path.name!r} is not MIDI (.mid) or MusicXML (.musicxml, .xml, .mxl)")
+    except SeparationError:
+        raise
+    except Exception as err:  # noqa: BLE001 -- any parser failure means an unreadable file
+        raise SeparationError(f"cannot read the score {path.name!r} ({type(err).__name__}); "
+                              "export it again as MIDI or MusicXML") from None
+    parts = [sorted(p, key=lambda n: n[1]) for p in parts if p]
+    if not parts:
+        raise SeparationError(f"the score {path.name!r} has no notes")
+    parts.sort(key=lambda p: -np.mean([n[0] for n in p]))
+    if n_voices is not None and len(parts) < n_voices:
+        raise SeparationError(f"the score has {len(parts)} part(s) with notes; {n_voices} voices were asked. "
+                              f"Ask for {len(parts)} voices or give a score with one part per voice.")
+    return parts[:n_voices] if n_voices else parts
+
+
+def check_score(notes: Sequence[Notes], duration_s: float, n_voices: int) -> list[Notes]:
+    """The first n_voices parts, checked against the recording's length."""
+    notes = [list(p) for p in notes]
+    if len(notes) < n_voices:
+        raise SeparationError(f"the score has {len(notes)} part(s); {n_voices} voices were asked")
+    notes = notes[:n_voices]
+    end_s = max((s + d for p in notes for _, s, d in p), default=0.0)
+    if end_s <= 0:
+        raise SeparationError("the score has no notes")
+    if end_s > duration_s + 2.0 or end_s < 0.5 * duration_s:
+        raise SeparationError(f"the score lasts {end_s:.1f} s but the recording {duration_s:.1f} s: they do not "
+                              "match. Give the score of this recording, aligned with it (same tempo and start).")
+    return notes
+
+
+def score_f0(notes: Notes, times_s: np.ndarray) -> np.ndarray:
+    """A part's score pitch (Hz) at times_s, 0 where it rests; a later note wins an overlap."""
+    f0 = np.zeros(len(times_s))
+    for pitch, start_s, dur_s in notes:
+        f0[(times_s >= start_s) & (times_s < start_s + dur_s)] = 440.0 * 2 ** ((pitch - 69) / 12)
+    return f0
+
+
+def f0_near_score(salience: np.ndarray, score_hz: np.ndarray, tolerance_cents: float = SCORE_TOLERANCE_CENTS,
+                  min_salience: float = SCORE_MIN_SALIENCE) -> np.ndarray:
+    """The salience ridge nearest the score: salience (T, K), score_hz (V, T) -> f0_hz (V, T).
+
+    In each frame where the part sings, the strongest salience bin within tolerance_cents of the
+    score's note, refined to a fraction of a bin; the score's own pitch where that is weaker
+    than min_salience. A 5-frame median smooths single-frame jumps between neighbouring ridges.
+    """
+    from scipy.ndimage import median_filter
+
+    BIN_CENTS, F0_MIN_HZ = salience_model.BIN_CENTS, salience_model.F0_MIN_HZ
+    n_frames, n_bins = salience.shape
+    score_hz = score_hz[:, :n_frames]
+    half = int(np.ceil(tolerance_cents / BIN_CENTS))
+    offsets = np.arange(-half, half + 1)
+    out = np.zeros_like(score_hz, dtype=np.float64)
+    for v in range(score_hz.shape[0]):
+        t = np.nonzero(score_hz[v] > 0)[0]
+        if len(t) == 0:
+            continue
+        centre = np.round(1200 * np.log2(score_hz[v, t] / F0_MIN_HZ) / BIN_CENTS).astype(np.int64)
+        cand = np.clip(centre[:, None] + offsets, 1, n_bins - 2)  # (N, W)
+        values = salience[t[:, None], cand]
+        best = cand[np.arange(len(t)), values.argmax(1)]
+        refined = multif0._refine(salience, t, best)
+        f0 = F0_MIN_HZ * 2.0 ** (refined * BIN_CENTS / 1200)
+        out[v, t] = np.where(values.max(1) >= min_salience, f0, score_hz[v, t])
+    smooth = median_filter(out, size=(1, 5), mode="nearest")
+    return np.where((out > 0) & (smooth > 0), smooth, out)
+
+
+# ---- the pipeline --------------------------------------------------------------------------
+def _check_parts_found(f0_hz: np.ndarray, loud: np.ndarray, n_voices: int) -> None:
+    voiced_share = (f0_hz[:, loud] > 0).mean(axis=1) if loud.any() else np.zeros(n_voices)
+    found = int((voiced_share >= MIN_VOICED_SHARE).sum())
+    if found < n_voices:
+        raise SeparationError(
+            f"found {found} singing part(s) in this clip where {n_voices} were asked"
+            + (" -- it sounds like a solo voice" if found <= 1 else "")
+            + f". Ask for {max(found, 1)} voice(s)" + (" (or use the Voice tab for a solo)" if found <= 1 else "")
+            + ", or give the score.")
+
+
+def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: Sequence[Notes] | None = None,
+                   progress: Callable[[float, str], None] | None = None, asset: str = "salience.pt",
+                   analyze_voices: bool = True) -> ChoirSeparation:
+    """Separate a choir mixture into n_voices parts (top-down) by synthesis; see the module docstring.
+
+    mix: (S,) float mono at sample_rate. notes: per part (top-down) a list of (MIDI pitch,
+    start s, duration s) aligned with the recording, or None for blind separation.
+    progress(fraction, message) is called between the steps.
+    """
+    from hiaudio import checkpoints
+    from hiaudio.studio import render
+    from hiaudio.studio.analyze import analyze, known_f0
+
+    report = progress or (lambda fraction, message: None)
+    if not 1 <= int(n_voices) <= 4:
+        raise SeparationError(f"{n_voices} voices asked; choose 1 to 4 (soprano, alto, tenor, bass from the top)")
+    n_voices = int(n_voices)
+    x = np.asarray(mix, dtype=np.float32)
+    if x.ndim != 1 or len(x) == 0:
+        raise SeparationError("the mixture must be a mono, non-empty signal")
+    if sample_rate != SAMPLE_RATE:
+        x = audio_io.resample(x, sample_rate, SAMPLE_RATE)
+    peak = float(np.max(np.abs(x))) if len(x) else 0.0
+    if not np.isfinite(peak) or peak < 10 ** (SILENCE_DBFS / 20):
+        raise SeparationError(f"the clip is silent (peak below {SILENCE_DBFS:.0f} dBFS): nothing to separate")
+    duration_s = len(x) / SAMPLE_RATE
+    if notes is not None:
+        notes = check_score(notes, duration_s, n_voices)
+
+    report(0.05, "finding each part's pitch")
+    model, _ = checkpoints.load_asset(asset, "salience")
+    with torch.no_grad():
+        sal = model.salience(torch.from_numpy(x)).numpy()  # (T, K)
+    times_s = np.arange(sal.shape[0]) * F0_HOP_S
+    if notes is None:
+        f0_hz = multif0.assign_voices(sal, n_voices)
+        frame_rms = np.sqrt(np.convolve(x ** 2, np.ones(int(F0_HOP_S * SAMPLE_RATE * 4)) /
+                                        int(F0_HOP_S * SAMPLE_RATE * 4), mode="same"))
+        loud = frame_rms[np.clip((times_s * SAMPLE_RATE).astype(int), 0, len(x) - 1)] > 10 ** (-40 / 20) * peak
+        _check_parts_found(f0_hz, loud, n_voices)
+    else:
+        f0_hz = f0_near_score(sal, np.stack([score_f0(p, times_s) for p in notes]))
+
+    report(0.3, "separating the parts by synthesis")
+    spec = stft(x, N_FFT, HOP)  # (F, T')
+    f0_frames = np.stack([known_f0(f, F0_HOP_S, spec.shape[1], HOP / SAMPLE_RATE) for f in f0_hz])  # (V, T')
+    release_frames = int(round(RELEASE_S * SAMPLE_RATE / HOP)) if notes is not None else 0
+    models = comb.fit_combs(np.abs(spec), f0_frames, SAMPLE_RATE, N_FFT, release_frames=release_frames)
+    stems = apply_masks(x, models, N_FFT, HOP, MASK_POWER)  # (V, S)
+
+    params, synth = [], np.zeros_like(stems)
+    if analyze_voices:
+        for v in range(n_voices):
+            report(0.5 + 0.45 * v / n_voices, f"fitting the {PARTS[v]}'s voice model")
+            params.append(analyze(stems[v], SAMPLE_RATE, f0_hz=f0_hz[v], f0_hop_s=F0_HOP_S))
+            synth[v] = render.render(params[v])[:len(x)]
+    report(1.0, "done")
+    return ChoirSeparation(sample_rate=SAMPLE_RATE, mixture=x, parts=PARTS[:n_voices], times_s=times_s,
+                           f0_hz=f0_hz.astype(np.float32), stems=stems, synth=synth.astype(np.float32),
+                           params=params, score_informed=notes is not None)
+
+
+def write_outputs(result: ChoirSeparation, out_dir: str | Path) -> list[Path]:
+    """DIR/<part>.wav (masked), DIR/<part>_synth.wav, DIR/params.json; -> the paths written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for v, part in enumerate(result.parts):
+        for suffix, wave in (("", result.stems[v]), ("_synth", result.synth[v])):
+            path = out_dir / f"{part}{suffix}.wav"
+            audio_io.save_wav(path, np.clip(wave, -1.0, 1.0), result.sample_rate)
+            written.append(path)
+    path = out_dir / "params.json"
+    path.write_text(json.dumps(result.params_json()))
+    written.append(path)
+    return written
+
+
+def separate(mix: np.ndarray, sample_rate: int, n_voices: int, notes: Mapping | Sequence | None = None):
+    """bench/choir_separation.py's model slot: -> (masked stems, direct synthesis, (times_s, f0_hz))."""
+    if isinstance(notes, Mapping):
+        notes = list(notes.values())
+    result = separate_choir(mix, sample_rate, n_voices, notes=notes)
+    return result.stems, result.synth, (result.times_s, result.f0_hz)

@@ -1,0 +1,181 @@
+"""Separation by synthesis in the STFT domain: each voice a harmonic comb on its own F0 track.
+
+Given one F0 track per voice, each voice's magnitude spectrum is modelled as a sum of window
+main lobes at its harmonics,
+
+    Y_v(f, t) = sum_k a_v,k(t) |W(f - k f0_v(t))|,      a_v,k(t) = g_v(t) * w_v,n(t),k
+
+where |W| is the periodic Hann window's spectrum (main lobe plus the first side lobes),
+g_v(t) >= 0 the voice's level in frame t and w_v,n (K,) >= 0 a harmonic template shared by
+every frame in which the voice sings note n (its F0 rounded to the semitone). The templates
+are what makes overlapping partials (a bass's 2nd harmonic under the tenor's 1st) separable:
+a template is learned mostly from the frames where its partials sit alone, as in
+score-informed NMF (Ewert & Mueller 2012); unlike NMF the partials follow the sung F0 --
+vibrato, intonation, glides -- instead of a fixed pitch grid. g and w are fitted to the
+mixture magnitude by multiplicative updates for the KL divergence (Lee & Seung 2001), so only
+the mixture is ever compared with: the loss of a separation-by-synthesis model, solved per clip.
+
+Each voice's mask is then Y_v^p / sum_j Y_j^p on the mixture STFT. Bins no comb covers
+(reverb, breath) go to the voices sounding in that frame in proportion to their frame level.
+
+    models = fit_combs(mag, f0_frames_hz, sample_rate, n_fft)      # (V, F, T)
+    stems = apply_masks(mix, models, n_fft, hop, power=1.0)
+
+The comb is stored sparsely: each partial touches 2 * LOBE_BINS bins, so an update costs
+O(T * V * K * LOBE_BINS), not O(T * F * V * K).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+LOBE_BINS = 4  # bins each side of a partial's centre that its kernel covers (main lobe +-2)
+EPS = 1e-9
+UNMODELLED_FLOOR = 1e-6  # share of bins no comb covers, times each voice's frame level
+
+
+def hann_kernel(offset_bins: torch.Tensor) -> torch.Tensor:
+    """|W(d)| / |W(0)| of a periodic Hann window at fractional bin offsets d (any shape).
+
+    W(d) = sinc(d) / (1 - d^2) (sinc(x) = sin(pi x) / (pi x)); 0.5 at d = +-1.
+    """
+    d = offset_bins.double()
+    den = 1.0 - d * d
+    near_pole = den.abs() < 1e-6
+    value = torch.sinc(d) / torch.where(near_pole, torch.ones_like(den), den)
+    return torch.where(near_pole, torch.full_like(d, 0.5), value).abs()
+
+
+def comb_layout(f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: int, spread_cents: float = 0.0):
+    """Sparse comb kernels for F0 tracks f0_hz (V, T) (0 = silent).
+
+    A partial's kernel is the window's lobe, widened where an F0 uncertainty of spread_cents
+    moves the partial by more than a bin (high partials): the lobe is stretched to cover
+    +-k f0 (2^(spread/1200) - 1), the span the partial may wander in during a frame.
+    Returns (index, weight): index (T, V, K, J) int64 bins, weight (T, V, K, J) float64 kernel
+    values (0 for partials above Nyquist, outside the spectrum or in silent frames), with J
+    offsets around each partial's centre bin.
+    """
+    n_bins = n_fft // 2 + 1
+    f0 = torch.as_tensor(np.asarray(f0_hz, dtype=np.float64)).T  # (T, V)
+    k = torch.arange(1, n_harmonics + 1, dtype=torch.float64)
+    centre = f0[..., None] * k * n_fft / sample_rate  # (T, V, K) fractional bins
+    wander = centre * (2.0 ** (spread_cents / 1200) - 1.0)  # (T, V, K) bins a partial may move
+    stretch = torch.clamp(wander / 2.0, min=1.0)  # the lobe (+-2 bins) widened to +-wander
+    half = LOBE_BINS * int(np.ceil(float(stretch.max()))) if stretch.numel() else LOBE_BINS
+    half = min(half, 4 * LOBE_BINS)
+    j = torch.arange(-half + 1, half + 1, dtype=torch.float64)  # (J,)
+    index = torch.floor(centre)[..., None] + j  # (T, V, K, J)
+    weight = hann_kernel((index - centre[..., None]) / stretch[..., None])
+    valid = (f0[..., None, None] > 0) & (centre[..., None] < n_bins - 2) & (index >= 0) & (index < n_bins)
+    weight = torch.where(valid, weight, torch.zeros_like(weight))
+    return index.clamp(0, n_bins - 1).long(), weight
+
+
+def midi_of(f0_hz: np.ndarray) -> np.ndarray:
+    """F0 (Hz) rounded to the nearest MIDI note; -1 where 0 (silent)."""
+    f0 = np.asarray(f0_hz, dtype=np.float64)
+    return np.where(f0 > 0, np.round(69 + 12 * np.log2(np.maximum(f0, 1e-3) / 440.0)), -1).astype(np.int64)
+
+
+def release_tracks(f0_hz: np.ndarray, n_release_frames: int) -> np.ndarray:
+    """Each voice's previous note, held for n_release_frames after every note change: (V, T) Hz.
+
+    A note does not stop when the next one starts: its release and the room's reverb go on for
+    a few hundred ms. Where a voice has just moved to another note (or stopped), the old
+    note's last F0 is returned, else 0.
+    """
+    f0 = np.asarray(f0_hz, dtype=np.float64)
+    out = np.zeros_like(f0)
+    midi = midi_of(f0)
+    for v in range(f0.shape[0]):
+        last_f0, last_note, left = 0.0, -1, 0
+        for t in range(f0.shape[1]):
+            if midi[v, t] != last_note and last_note >= 0:
+                left = n_release_frames  # a change: the old note rings on
+                held = last_f0
+            if left > 0:
+                out[v, t] = held
+                left -= 1
+            if midi[v, t] >= 0:
+                last_f0 = f0[v, t]
+            if midi[v, t] != last_note:
+                last_note = midi[v, t]
+    return out
+
+
+def note_groups(f0_hz: np.ndarray, owner: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Template id per (track, frame): one per (voice, F0 rounded to the semitone); -> (V, T), count.
+
+    owner (V,): the voice each track belongs to (a voice's release track shares its templates).
+    """
+    f0 = np.asarray(f0_hz, dtype=np.float64)
+    midi = midi_of(f0)
+    owner = np.arange(f0.shape[0]) if owner is None else np.asarray(owner)
+    voice = np.broadcast_to(owner[:, None], f0.shape)
+    _, ids = np.unique(np.stack([voice.ravel(), midi.ravel()], axis=1), axis=0, return_inverse=True)
+    ids = ids.reshape(f0.shape)
+    return ids, int(ids.max()) + 1
+
+
+def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: int = 40,
+              n_iter: int = 80, template_decay: float = 1.0, spread_cents: float = 0.0,
+              release_frames: int = 0) -> np.ndarray:
+    """Fit every voice's comb to a mixture magnitude; -> each voice's modelled magnitude (V, F, T).
+
+    mag: (F, T) mixture STFT magnitude (F = n_fft // 2 + 1). f0_hz: (V, T) each voice's F0 at
+    the STFT frames, 0 where it is silent. Templates start at k^-template_decay. With
+    release_frames > 0 each voice also gets a release track (`release_tracks`): its previous
+    note, with that note's template and a level of its own, for that many frames after a change.
+    """
+    x = torch.as_tensor(np.asarray(mag, dtype=np.float64)).T.contiguous()  # (T, F)
+    n_frames, n_bins = x.shape
+    n_voices = f0_hz.shape[0]
+    owner = np.arange(n_voices)
+    if release_frames > 0:  # tracks V..2V-1: the voices' releases
+        f0_hz = np.concatenate([f0_hz, release_tracks(f0_hz, release_frames)])
+        owner = np.concatenate([owner, owner])
+    n_tracks = f0_hz.shape[0]
+    index, weight = comb_layout(f0_hz, sample_rate, n_fft, n_harmonics, spread_cents)  # (T, V', K, J)
+    flat = (index + n_bins * torch.arange(n_frames)[:, None, None, None]).reshape(-1)  # into (T*F,)
+    weight_sum = weight.sum(-1) + EPS  # (T, V', K)
+    groups, n_groups = note_groups(f0_hz, owner)
+    gid = torch.as_tensor(groups.T.copy())  # (T, V)
+    k = torch.arange(1, n_harmonics + 1, dtype=torch.float64)
+    templates = (k ** -template_decay).repeat(n_groups, 1)  # (G, K)
+    level = torch.ones(n_frames, n_tracks, dtype=torch.float64)  # (T, V')
+
+    def synth(level, templates):
+        amp = level[..., None] * templates[gid]  # (T, V, K)
+        y = torch.zeros(n_frames * n_bins, dtype=torch.float64)
+        y.index_add_(0, flat, (weight * amp[..., None]).reshape(-1))
+        return y.view(n_frames, n_bins) + EPS
+
+    def ratio_gain(level, templates):
+        """sum_f W (X / Y): the numerator of the KL multiplicative update, per partial (T, V, K)."""
+        r = (x / synth(level, templates)).reshape(-1)
+        return (weight * r[index + n_bins * torch.arange(n_frames)[:, None, None, None]]).sum(-1)
+
+    level *= x.sum() / synth(level, templates).sum()
+    for _ in range(n_iter):
+        w_t = templates[gid]  # (T, V, K)
+        level = level * (w_t * ratio_gain(level, templates)).sum(-1) / ((w_t * weight_sum).sum(-1) + EPS)
+        num = ratio_gain(level, templates) * level[..., None]  # (T, V, K)
+        den = weight_sum * level[..., None]
+        num_g = torch.zeros(n_groups, n_harmonics, dtype=torch.float64).index_add_(0, gid.reshape(-1),
+                                                                                     num.reshape(-1, n_harmonics))
+        den_g = torch.zeros(n_groups, n_harmonics, dtype=torch.float64).index_add_(0, gid.reshape(-1),
+                                                                                     den.reshape(-1, n_harmonics))
+        templates = templates * num_g / (den_g + EPS)
+        scale = templates.amax(-1, keepdim=True) + EPS  # unit-max templates; the level takes the gain
+        templates = templates / scale
+        level = level * scale[gid][..., 0]
+
+    amp = level[..., None] * templates[gid]  # (T, V, K)
+    per_voice = torch.zeros(n_frames, n_voices, n_bins, dtype=torch.float64)
+    vflat = (index + n_bins * (torch.as_tensor(owner)[None, :, None, None]
+                               + n_voices * torch.arange(n_frames)[:, None, None, None])).reshape(-1)
+    per_voice.view(-1).index_add_(0, vflat, (weight * amp[..., None]).reshape(-1))
+    models = per_voice.permute(1, 2, 0).numpy()  # (V, F, T)
+    frame_level = models.mean(axis=1, keepdims=True)  # (V, 1, T): uncovered bins follow the frame's voices
+    return models + UNMODELLED_FLOOR * frame_level
