@@ -49,7 +49,7 @@ def edits_from_args(args: argparse.Namespace):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m hiaudio",
-                                     description="hiaudio: analyze, edit and resynthesize voices.")
+                                     description="hiaudio: analyze, edit and resynthesize voices; separate choirs; vocode; compose.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("analyze", help="voice audio -> parameters JSON")
@@ -91,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--continue", dest="continue_midi", type=Path, help="a MIDI file whose opening the piece continues")
     p.add_argument("--wav", type=Path, help="also write the chorale sung by our voice model")
     p.add_argument("--xml", type=Path, help="also write MusicXML")
+    p.add_argument("--allow-crossings", action="store_true", help="let voices cross (by default each voice "
+                                                                  "stays below the one above it)")
+
+    p = sub.add_parser("separate", help="choir recording -> one stem, one resynthesis and one voice model per part")
+    p.add_argument("audio", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="folder for soprano.wav, soprano_synth.wav, ..., params.json")
+    p.add_argument("--voices", type=int, default=4, help="parts to separate, 1..4, taken from the top (default 4)")
+    p.add_argument("--score", type=Path, help="the recording's score (MIDI or MusicXML), aligned with it")
     return parser
 
 
@@ -147,7 +155,18 @@ def run(args: argparse.Namespace) -> None:
         from hiaudio.studio import compose
 
         print(compose.generate_files(args.out, args.bars, args.pe, args.seed, args.phrases, args.key,
-                                     args.temperature, args.top_k, args.wav, args.xml, args.continue_midi))
+                                     args.temperature, args.top_k, args.wav, args.xml, args.continue_midi,
+                                     keep_order=not args.allow_crossings))
+    elif args.command == "separate":
+        from hiaudio.separation import choir
+
+        wave, sr = _load(args.audio, choir.SAMPLE_RATE)
+        notes = choir.load_score(args.score, args.voices) if args.score else None
+        result = choir.separate_choir(wave, sr, args.voices, notes=notes,
+                                      progress=lambda fraction, message: print(f"{message} ...", file=sys.stderr))
+        paths = choir.write_outputs(result, args.out)
+        print(f"{args.out}: {', '.join(p.name for p in paths)} ({len(wave) / sr:.2f} s at {sr} Hz"
+              f"{', score-informed' if notes else ''})")
 
 
 def main(argv: list[str] | None = None) -> int:

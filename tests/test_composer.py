@@ -170,6 +170,15 @@ def test_sampling_keeps_voices_in_range_across_windows_and_writes_midi_and_xml(t
     assert 1 <= len(fermatas) <= 3 * 2  # one per phrase end (a tied note may carry it twice)
 
 
+def test_keep_order_forbids_crossings():
+    model = tiny("s-ape")
+    plan = compose.Plan.make(4, 2, "C major")
+    free = compose.sample(model, plan, 1.5, 0, torch.Generator().manual_seed(0))
+    kept = compose.sample(model, plan, 1.5, 0, torch.Generator().manual_seed(0), keep_order=True)
+    assert cm.voice_leading_faults(free)["crossings"] > 10  # an untrained model crosses all the time
+    assert cm.voice_leading_faults(kept)["crossings"] == 0
+
+
 def test_a_midi_prompt_is_read_back_and_continued(grid, tmp_path):
     first_bar = int(np.flatnonzero(grid.position == 0)[0])  # start on a bar line, as a plan does
     opening = sequence.from_sequence(sequence.to_sequence(grid, first_bar, 48).tokens)
@@ -332,9 +341,9 @@ def test_compose_tab_handler_side_by_side_and_bad_input():
 def test_compose_endpoint_over_http(studio_url):
     client = Client(studio_url, verbose=False)
     status, fig_a, audio_a, files_a, fig_b, audio_b, files_b = client.predict(
-        "s-rpe", "rpe", 2, 1, "D minor", 0.9, 10, 1, True, None, api_name="/compose")
+        "s-rpe", "rpe", 2, 1, "D minor", 0.9, 10, 1, True, None, True, api_name="/compose")
     assert "D minor" in status and audio_a is not None and audio_b is not None and len(files_a) == 3
     assert json.loads(fig_a["plot"])["data"][0]["name"] == "soprano"
     with pytest.raises(AppError) as err:
-        client.predict("s-ape", "(off)", 2, 1, "C major", 0.0, 0, 0, False, None, api_name="/compose")
+        client.predict("s-ape", "(off)", 2, 1, "C major", 0.0, 0, 0, False, None, True, api_name="/compose")
     assert "Temperature" in str(err.value) and "Traceback" not in str(err.value)

@@ -8,7 +8,8 @@ first token). The model fills the grid token by token, S A T B per 16th step.
 Sampling (`sample`): temperature, top-k, and a `torch.Generator` for the randomness. Voice
 ranges are constraints, not hopes: pitch tokens outside a voice's range (`VOICE_RANGES`) and
 key tokens are masked out of the logits, and HOLD is masked where that voice has no note to
-hold. A prompt (the opening of a MIDI file) is fed instead of sampled. The model was trained on
+hold; with `keep_order` (the CLI's and the studio's default) a voice is also kept below the
+voice above it, so voices never cross. A prompt (the opening of a MIDI file) is fed instead of sampled. The model was trained on
 windows of `block_size` tokens (8 bars); longer pieces are written in windows of that size:
 when the window is full, the last half (4 bars from a bar line, behind the key token) is
 encoded again as a new window -- the way the model saw windows in training -- and writing goes
@@ -157,11 +158,13 @@ def _chord_of(pitches: tuple) -> int:
 @torch.inference_mode()
 def sample(model: Composer, plan: Plan, temperature: float = 1.0, top_k: int = 0,
            generator: torch.Generator | None = None, prompt: np.ndarray | None = None,
-           ranges: dict = VOICE_RANGES) -> np.ndarray:
+           ranges: dict = VOICE_RANGES, keep_order: bool = False) -> np.ndarray:
     """Write a chorale following `plan`: (plan.n_steps, 4) grid tokens, voices S A T B.
 
     prompt: (M, 4) grid tokens that open the piece (fed, not sampled; M <= plan.n_steps).
     temperature > 0 divides the logits; top_k > 0 keeps that many most likely tokens.
+    keep_order: a voice never sounds above the voice above it (no crossings): pitches above it
+    are masked, and so is holding a note that would now cross.
     """
     check_sampling(temperature, top_k)
     n_steps = plan.n_steps
@@ -204,6 +207,12 @@ def sample(model: Composer, plan: Plan, temperature: float = 1.0, top_k: int = 0
         else:
             z = logits[0, -1].float() / temperature  # (V,)
             ok = may_hold[voice] if sounding[voice] >= 0 else allowed[voice]
+            upper = sounding[voice - 1] if voice > 0 else -1  # already written for this step
+            if keep_order and upper >= 0:
+                ok = ok.clone()
+                ok[PITCH_OFFSET + upper + 1:PITCH_OFFSET + 128] = False
+                if sounding[voice] > upper:
+                    ok[HOLD] = False
             z = z.masked_fill(~ok, float("-inf"))
             if top_k:
                 kth = torch.topk(z, min(top_k, int(ok.sum()))).values[-1]
@@ -371,7 +380,8 @@ def read_midi_prompt(path, max_steps: int) -> np.ndarray:
 
 
 def compose(pe: str = "s-ape", n_bars: int = 16, n_phrases: int | None = None, key: str | None = "C major",
-            temperature: float = 1.0, top_k: int = 0, seed: int = 0, prompt_midi=None) -> tuple[np.ndarray, Plan]:
+            temperature: float = 1.0, top_k: int = 0, seed: int = 0, prompt_midi=None,
+            keep_order: bool = True) -> tuple[np.ndarray, Plan]:
     """The one-call form: load the shipped model, plan, sample. With `prompt_midi` the piece goes
     on from that file's opening (at most n_bars - 1 bars of it); key=None then reads the key off it."""
     check_pe(pe)
@@ -385,7 +395,7 @@ def compose(pe: str = "s-ape", n_bars: int = 16, n_phrases: int | None = None, k
         key = key_name(*estimate_key(prompt)) if prompt is not None else "C major"
     plan = Plan.make(n_bars, n_phrases, key)
     gen = torch.Generator().manual_seed(int(seed))
-    return sample(load_composer(pe), plan, temperature, top_k, gen, prompt), plan
+    return sample(load_composer(pe), plan, temperature, top_k, gen, prompt, keep_order=keep_order), plan
 
 
 
@@ -393,13 +403,13 @@ def compose(pe: str = "s-ape", n_bars: int = 16, n_phrases: int | None = None, k
 def generate_files(out_midi, n_bars: int = 16, pe: str = "s-ape", seed: int = 0, n_phrases: int | None = None,
                    key: str | None = "C major", temperature: float = 1.0, top_k: int = 0, wav=None,
                    musicxml=None, continue_midi=None, sample_rate: int = 22050,
-                   tempo_qpm: float = DEFAULT_TEMPO_QPM) -> str:
+                   tempo_qpm: float = DEFAULT_TEMPO_QPM, keep_order: bool = True) -> str:
     """What `python -m hiaudio generate` does: compose, write the files; returns a one-line summary."""
     if Path(out_midi).suffix.lower() not in (".mid", ".midi"):
         raise ValueError(f"--out {out_midi} should end in .mid")
     if not 20 <= tempo_qpm <= 240:
         raise ValueError(f"tempo must be 20..240 quarter notes per minute; got {tempo_qpm}")
-    grid, plan = compose(pe, n_bars, n_phrases, key, temperature, top_k, seed, continue_midi)
+    grid, plan = compose(pe, n_bars, n_phrases, key, temperature, top_k, seed, continue_midi, keep_order)
     write_midi(grid, out_midi, tempo_qpm)
     written = [str(out_midi)]
     if musicxml:

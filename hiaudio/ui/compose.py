@@ -92,11 +92,11 @@ def _whole(value, name: str, lo: int, hi: int) -> int:
 
 
 def compose_one(pe: str, plan: compose.Plan, temperature: float, top_k: int, seed: int, prompt, folder: Path,
-                sing: bool) -> tuple:
+                sing: bool, keep_order: bool = True) -> tuple:
     """(figure, (rate, audio) or None, [MIDI, MusicXML, WAV paths], seconds) for one encoding."""
     started = time.perf_counter()
     grid = compose.sample(compose.load_composer(pe), plan, temperature, top_k,
-                          torch.Generator().manual_seed(seed), prompt)
+                          torch.Generator().manual_seed(seed), prompt, keep_order=keep_order)
     compute_s = time.perf_counter() - started
     stem = f"chorale_{pe}_seed{seed}"
     files = [str(compose.write_midi(grid, folder / f"{stem}.mid")),
@@ -113,7 +113,7 @@ def compose_one(pe: str, plan: compose.Plan, temperature: float, top_k: int, see
 
 @_guard("Composing")
 def compose_pair(state: ComposeTab, pe_a: str, pe_b: str, bars, phrases, key: str, temperature, top_k, seed,
-                 sing: bool, midi_path: str | None = None):
+                 sing: bool, midi_path: str | None = None, keep_order: bool = True):
     """Returns (state, status, fig A, audio A, files A, fig B, audio B, files B); B stays empty when off."""
     if not isinstance(state, ComposeTab):
         state = ComposeTab()
@@ -138,7 +138,8 @@ def compose_pair(state: ComposeTab, pe_a: str, pe_b: str, bars, phrases, key: st
     folder = state.new_folder()
     results, lines = [], []
     for pe in [pe_a] + ([pe_b] if pe_b in PE_KINDS else []):
-        fig, sung, files, compute_s = compose_one(pe, plan, float(temperature), top_k, seed, prompt, folder, sing)
+        fig, sung, files, compute_s = compose_one(pe, plan, float(temperature), top_k, seed, prompt, folder, sing,
+                                                  bool(keep_order))
         results.append((fig, sung, files))
         lines.append(f"{PE_LABELS[pe]}: written in {compute_s:.1f} s")
     while len(results) < 2:
@@ -172,6 +173,7 @@ def build_compose_tab() -> None:
             top_k = gr.Slider(0, 50, value=0, step=1, label="Top-k (0 = all tokens)", elem_id="compose-top-k")
             seed = gr.Number(0, precision=0, label="Seed", elem_id="compose-seed")
             sing = gr.Checkbox(True, label="Sing it (our voice model, a vowel per voice)", elem_id="compose-sing")
+            keep_order = gr.Checkbox(True, label="Keep voices in order (no crossings)", elem_id="compose-order")
             midi = gr.File(label="Continue a MIDI file (optional)", file_types=[".mid", ".midi"], type="filepath",
                            elem_id="compose-midi")
     run = gr.Button("Compose", variant="primary", elem_id="compose-run")
@@ -185,5 +187,6 @@ def build_compose_tab() -> None:
                                      elem_id=f"compose-audio-{side}"),
                             gr.File(label="Downloads: MIDI, MusicXML, WAV", file_count="multiple",
                                     interactive=False, elem_id=f"compose-files-{side}")]
-    run.click(compose_pair, [state, pe_a, pe_b, bars, phrases, key, temperature, top_k, seed, sing, midi], outputs,
+    run.click(compose_pair, [state, pe_a, pe_b, bars, phrases, key, temperature, top_k, seed, sing, midi, keep_order],
+              outputs,
               api_name="compose", concurrency_id="compose", concurrency_limit=1)
