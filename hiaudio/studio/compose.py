@@ -266,9 +266,7 @@ def write_musicxml(grid: np.ndarray, plan: Plan, path, tempo_qpm: float = DEFAUL
     for part_name, notes in notes_of(grid).items():
         part = stream.Part(id=part_name)
         part.partName = part_name.capitalize()
-        part.append(clef.BassClef() if part_name in ("tenor", "bass") else clef.TrebleClef())
-        if part_name == "tenor":
-            part.elements[0].__class__ = clef.Treble8vbClef
+        part.append({"tenor": clef.Treble8vbClef, "bass": clef.BassClef}.get(part_name, clef.TrebleClef)())
         part.append(key.Key(NOTE_NAMES[plan.tonic_pc], plan.mode))
         part.append(meter.TimeSignature("4/4"))
         if part_name == "soprano":
