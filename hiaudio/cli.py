@@ -164,6 +164,8 @@ def run(args: argparse.Namespace) -> None:
         notes = choir.load_score(args.score, args.voices) if args.score else None
         result = choir.separate_choir(wave, sr, args.voices, notes=notes,
                                       progress=lambda fraction, message: print(f"{message} ...", file=sys.stderr))
+        for warning in result.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         paths = choir.write_outputs(result, args.out)
         print(f"{args.out}: {', '.join(p.name for p in paths)} ({len(wave) / sr:.2f} s at {sr} Hz"
               f"{', score-informed' if notes else ''})")

@@ -35,6 +35,11 @@ SUNG_EXAMPLE = "sung_phrase.wav"
 SUNG_NOTES = [(62, 0.2, 0.55), (66, 0.8, 0.55), (69, 1.4, 0.55), (74, 2.0, 1.1), (71, 3.15, 0.5),
               (69, 3.7, 0.5), (66, 4.25, 0.5), (62, 4.8, 1.2)]
 
+# a choir: the opening of a test-split chorale (never trained on), each part rendered on its own
+# by the GM soundfont's "Choir Aahs" family, with its score as MIDI for score-informed separation
+CHOIR_EXAMPLE, CHOIR_SCORE = "choir_bwv153.5.wav", "choir_bwv153.5.mid"
+CHOIR_PIECE, CHOIR_SEED, CHOIR_DURATION_S, CHOIR_TEMPO_QPM = "bwv153.5", 1, 10.0, 72.0
+
 PEAK_DBFS = -1.0  # examples are normalised to this peak, leaving headroom for edits
 
 
@@ -74,6 +79,26 @@ def make_sung_example(path: str | os.PathLike, sr: int = STUDIO_RATE) -> Path:
     return save_wav(path, wave, sr, subtype="PCM_16")
 
 
+def make_choir_example(wav_path: str | os.PathLike, midi_path: str | os.PathLike) -> tuple[Path, Path]:
+    """Render CHOIR_PIECE's opening part by part (fluidsynth) at 16 kHz and write its score as MIDI."""
+    import pretty_midi
+
+    from hiaudio.data import PARTS, render_chorale
+
+    ex = render_chorale(CHOIR_PIECE, sample_rate=16000, renderer="fluidsynth", seed=CHOIR_SEED, start_q=0.0,
+                        duration_s=CHOIR_DURATION_S, tempo_qpm=CHOIR_TEMPO_QPM)
+    wave = ex.mixture * np.float32(10.0 ** (PEAK_DBFS / 20.0) / np.max(np.abs(ex.mixture)))
+    midi = pretty_midi.PrettyMIDI(initial_tempo=CHOIR_TEMPO_QPM)
+    for part in PARTS:
+        inst = pretty_midi.Instrument(program=52, name=part)  # Choir Aahs
+        for pitch, start_s, dur_s in ex.meta["notes"][part]:
+            inst.notes.append(pretty_midi.Note(velocity=80, pitch=int(pitch), start=start_s, end=start_s + dur_s))
+        midi.instruments.append(inst)
+    Path(midi_path).parent.mkdir(parents=True, exist_ok=True)
+    midi.write(str(midi_path))
+    return save_wav(wav_path, wave, 16000, subtype="PCM_16"), Path(midi_path)
+
+
 def ensure_examples(assets_dir: str | os.PathLike = ASSETS_DIR) -> dict[str, Path]:
     """Write the spoken examples under assets_dir/examples/ if missing; return name -> path."""
     out_dir = Path(assets_dir) / "examples"
@@ -87,6 +112,10 @@ def ensure_examples(assets_dir: str | os.PathLike = ASSETS_DIR) -> dict[str, Pat
     if not path.exists():
         make_sung_example(path)
     paths[SUNG_EXAMPLE] = path
+    wav, mid = out_dir / CHOIR_EXAMPLE, out_dir / CHOIR_SCORE
+    if not (wav.exists() and mid.exists()):
+        make_choir_example(wav, mid)
+    paths[CHOIR_EXAMPLE], paths[CHOIR_SCORE] = wav, mid
     return paths
 
 

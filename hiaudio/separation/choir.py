@@ -49,7 +49,7 @@ MASK_POWER = 1.0  # ratio of magnitudes; picked on validation excerpts (see BENC
 RELEASE_S = 0.3
 SCORE_TOLERANCE_CENTS = 100.0  # how far from the score's note the sung F0 is looked for
 SCORE_MIN_SALIENCE = 0.1  # below this the ridge is too weak to trust; keep the score's pitch
-MIN_VOICED_SHARE = 0.05  # a part voiced in fewer of the sounding frames counts as missing
+MIN_LINE_SHARE = 0.15  # n lines are sung if at least this share of the sounding frames has n at once
 SILENCE_DBFS = -60.0
 
 
@@ -68,6 +68,7 @@ class ChoirSeparation:
     synth: np.ndarray  # (V, S) each part resynthesized from its voice model
     params: list[VoiceParams]  # each part's voice model (F0, tract, source, noise)
     score_informed: bool = False
+    warnings: list[str] = dataclasses.field(default_factory=list)  # things the person should know
 
     def params_json(self) -> dict:
         """{"format", "sample_rate", "score_informed", "voices": {part: {times_s, f0_hz, params}}}."""
@@ -186,16 +187,49 @@ def f0_near_score(salience: np.ndarray, score_hz: np.ndarray, tolerance_cents: f
     return np.where((out > 0) & (smooth > 0), smooth, out)
 
 
+def fold_octave_jumps(f0_hz: np.ndarray, window_frames: int = 51) -> np.ndarray:
+    """Move frames an octave (or more) away from their neighbourhood back to it: (V, T) -> (V, T).
+
+    The blind decoder sometimes takes a part's 2nd harmonic (or its sub-octave) for a few
+    frames. Each voiced frame is compared with the median log-F0 of the voiced frames within
+    +-window_frames / 2; a frame more than 600 cents away is shifted by whole octaves toward it.
+    """
+    out = np.asarray(f0_hz, dtype=np.float64).copy()
+    half = window_frames // 2
+    for v in range(out.shape[0]):
+        voiced = np.nonzero(out[v] > 0)[0]
+        if len(voiced) < 3:
+            continue
+        cents = 1200 * np.log2(out[v, voiced])
+        for i, t in enumerate(voiced):
+            lo, hi = np.searchsorted(voiced, [t - half, t + half + 1])
+            ref = np.median(cents[lo:hi])
+            octaves = np.round((cents[i] - ref) / 1200)
+            if octaves != 0:
+                out[v, t] = out[v, t] * 2.0 ** -octaves
+    return out
+
+
 # ---- the pipeline --------------------------------------------------------------------------
-def _check_parts_found(f0_hz: np.ndarray, loud: np.ndarray, n_voices: int) -> None:
-    voiced_share = (f0_hz[:, loud] > 0).mean(axis=1) if loud.any() else np.zeros(n_voices)
-    found = int((voiced_share >= MIN_VOICED_SHARE).sum())
+def _check_parts_found(f0_hz: np.ndarray, loud: np.ndarray, n_voices: int) -> list[str]:
+    """Warnings (or a SeparationError) when fewer than n_voices parts sing their own line.
+
+    Lines are counted per frame: the parts voiced and not on a harmonic of another part
+    (`ghost_frames`: the salience model also answers to a solo voice's 2nd and 3rd harmonics).
+    The clip has n lines if at least MIN_LINE_SHARE of its sounding frames have n at once.
+    A solo where more parts are asked is an error; fewer lines than parts, a warning.
+    """
+    own_line = (f0_hz > 0) & ~multif0.ghost_frames(f0_hz)
+    lines = own_line[:, loud].sum(axis=0) if loud.any() else np.zeros(1, np.int64)  # (T_loud,)
+    found = max([n for n in range(n_voices + 1) if n == 0 or (lines >= n).mean() >= MIN_LINE_SHARE])
+    if found <= 1 < n_voices:
+        raise SeparationError(f"found one singing line in this clip where {n_voices} parts were asked -- it "
+                              "sounds like a solo voice. Use the Voice tab (or `python -m hiaudio edit`) for a "
+                              "solo, or give the score if several parts do sing.")
     if found < n_voices:
-        raise SeparationError(
-            f"found {found} singing part(s) in this clip where {n_voices} were asked"
-            + (" -- it sounds like a solo voice" if found <= 1 else "")
-            + f". Ask for {max(found, 1)} voice(s)" + (" (or use the Voice tab for a solo)" if found <= 1 else "")
-            + ", or give the score.")
+        return [f"only {found} parts sing at once in most of this clip, where {n_voices} were asked: some "
+                f"parts may hold another part's harmonics. Try {found} voices, or give the score."]
+    return []
 
 
 def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: Sequence[Notes] | None = None,
@@ -224,6 +258,7 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
     if not np.isfinite(peak) or peak < 10 ** (SILENCE_DBFS / 20):
         raise SeparationError(f"the clip is silent (peak below {SILENCE_DBFS:.0f} dBFS): nothing to separate")
     duration_s = len(x) / SAMPLE_RATE
+    warnings: list[str] = []
     if notes is not None:
         notes = check_score(notes, duration_s, n_voices)
 
@@ -234,10 +269,12 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
     times_s = np.arange(sal.shape[0]) * F0_HOP_S
     if notes is None:
         f0_hz = multif0.assign_voices(sal, n_voices)
+        # octave slips folded back, then each part's F0 re-read on the salience ridge near it
+        f0_hz = f0_near_score(sal, fold_octave_jumps(f0_hz))
         frame_rms = np.sqrt(np.convolve(x ** 2, np.ones(int(F0_HOP_S * SAMPLE_RATE * 4)) /
                                         int(F0_HOP_S * SAMPLE_RATE * 4), mode="same"))
         loud = frame_rms[np.clip((times_s * SAMPLE_RATE).astype(int), 0, len(x) - 1)] > 10 ** (-40 / 20) * peak
-        _check_parts_found(f0_hz, loud, n_voices)
+        warnings = _check_parts_found(f0_hz, loud, n_voices)
     else:
         f0_hz = f0_near_score(sal, np.stack([score_f0(p, times_s) for p in notes]))
 
@@ -257,7 +294,7 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
     report(1.0, "done")
     return ChoirSeparation(sample_rate=SAMPLE_RATE, mixture=x, parts=PARTS[:n_voices], times_s=times_s,
                            f0_hz=f0_hz.astype(np.float32), stems=stems, synth=synth.astype(np.float32),
-                           params=params, score_informed=notes is not None)
+                           params=params, score_informed=notes is not None, warnings=warnings)
 
 
 def write_outputs(result: ChoirSeparation, out_dir: str | Path) -> list[Path]:

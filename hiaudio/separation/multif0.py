@@ -130,6 +130,29 @@ def assign_voices(salience: np.ndarray, n_voices: int = 4, cfg: DecodeConfig = D
     return f0
 
 
+GHOST_HARMONICS = (2, 3, 4, 5)  # a part at n x another part's F0 may be that part's harmonic
+GHOST_TOLERANCE_CENTS = 50.0
+
+
+def ghost_frames(f0_hz: np.ndarray, harmonics=GHOST_HARMONICS, tolerance_cents: float = GHOST_TOLERANCE_CENTS):
+    """Where a part sits on a harmonic of another part's F0: (V, T) bool, and that part's F0 / n.
+
+    The salience model answers to strong 2nd and 3rd harmonics too; a part found there is
+    usually a ghost of the lower line (it can also be a true octave or twelfth doubling).
+    """
+    f0 = np.asarray(f0_hz, dtype=np.float64)
+    ghost = np.zeros(f0.shape, dtype=bool)
+    for v in range(f0.shape[0]):
+        for u in range(f0.shape[0]):
+            if u == v:
+                continue
+            both = (f0[v] > 0) & (f0[u] > 0)
+            ratio = np.where(both, f0[v] / np.where(f0[u] > 0, f0[u], 1.0), 0.0)
+            for n in harmonics:
+                ghost[v] |= both & (np.abs(1200 * np.log2(np.maximum(ratio, 1e-9) / n)) < tolerance_cents)
+    return ghost
+
+
 def decode_f0(salience: np.ndarray, hop_s: float = 0.005, n_voices: int = 4,
               cfg: DecodeConfig = DecodeConfig()) -> tuple[np.ndarray, np.ndarray]:
     """salience (T, K) -> (times_s (T,), f0_hz (n_voices, T)); frame t is at t * hop_s."""

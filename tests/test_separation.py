@@ -1,0 +1,178 @@
+"""Choir separation by synthesis (hiaudio.separation.comb / choir) and `python -m hiaudio separate`."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from hiaudio.cli import main
+from hiaudio.params import VoiceParams
+from hiaudio.separation import comb, si_sdr_batch
+from hiaudio.separation.baselines import stft
+from hiaudio.separation.choir import SeparationError, check_score, load_score, separate_choir, write_outputs
+from hiaudio.studio.render import render
+from hiaudio.studio.sing import Singer, sing
+from tests.helpers import harmonic_voice
+
+SR = 16000
+
+
+def sung(notes, vowel, ratio, seed):
+    return render(sing(notes, SR, Singer(vowel=vowel, formant_ratio=ratio, vibrato_cents=25), seed=seed))
+
+
+@pytest.fixture(scope="module")
+def duet():
+    """Two sung lines well apart (soprano ~A4-E5, alto ~C4-E4): their stems and the mixture."""
+    upper = [(69, 0.1, 0.9), (72, 1.0, 0.9), (76, 1.9, 1.0)]
+    lower = [(60, 0.1, 1.4), (64, 1.5, 1.4)]
+    n = int(3.2 * SR)
+    stems = np.zeros((2, n), np.float32)
+    for v, (notes, vowel, ratio) in enumerate([(upper, "a", 1.15), (lower, "o", 1.08)]):
+        s = sung(notes, vowel, ratio, seed=v)[:n]
+        stems[v, :len(s)] = 0.3 * s / np.abs(s).max()
+    return stems, stems.sum(0), [upper, lower]
+
+
+def test_hann_kernel_known_values():
+    k = comb.hann_kernel(torch.tensor([0.0, 1.0, -1.0, 2.0, 0.5]))
+    assert k[0] == pytest.approx(1.0)
+    assert k[1] == pytest.approx(0.5) and k[2] == pytest.approx(0.5)  # the removable poles
+    assert k[3] == pytest.approx(0.0, abs=1e-9)  # the main lobe ends at +-2 bins
+    # against the window's own spectrum, zero-padded 16x: bin offset 0.5 -> index 8
+    w = torch.hann_window(64, periodic=True, dtype=torch.float64)
+    spec = torch.fft.rfft(w, 64 * 16).abs()
+    assert float(k[4]) == pytest.approx(float(spec[8] / spec[0]), rel=1e-3)
+
+
+def test_release_tracks_hold_the_previous_note():
+    f0 = np.array([[220.0] * 5 + [247.0] * 5 + [0.0] * 5])
+    rel = comb.release_tracks(f0, 3)
+    assert np.all(rel[0, :5] == 0)
+    assert np.allclose(rel[0, 5:8], 220.0) and np.all(rel[0, 8:10] == 0)
+    assert np.allclose(rel[0, 10:13], 247.0) and np.all(rel[0, 13:] == 0)
+
+
+def test_combs_with_known_f0_put_each_voice_in_its_stem():
+    """Two harmonic tones (one with vibrato) and their exact F0: masks from the fitted combs."""
+    from hiaudio.separation.baselines import apply_masks
+
+    a, f0_a = harmonic_voice(440.0, SR, 1.5, vibrato_cents=30)
+    b, f0_b = harmonic_voice(196.0, SR, 1.5, formants_hz=(500, 900, 2400), seed=1)
+    mix = a + b
+    n_frames = stft(mix, 1024, 256).shape[1]
+    idx = np.minimum(np.arange(n_frames) * 256, len(a) - 1)
+    f0 = np.stack([f0_a[idx], f0_b[idx]])
+    models = comb.fit_combs(np.abs(stft(mix, 1024, 256)), f0, SR, 1024)
+    stems = apply_masks(mix, models, 1024, 256, 1.0)
+    scores = si_sdr_batch(stems, np.stack([a, b]))
+    assert np.all(scores > 12.0), scores
+    assert np.allclose(stems.sum(0), mix, atol=1e-4)  # masks share the mixture out
+
+
+def test_blind_duet_lands_in_the_right_stems(duet):
+    stems, mix, _ = duet
+    result = separate_choir(mix, SR, 2)
+    assert result.parts == ("soprano", "alto")
+    scores = si_sdr_batch(result.stems, stems)
+    # each voice's energy in its own stem, not in the other's. (Blind, the salience model takes
+    # the soprano's 2nd harmonic and the alto's 3rd for a line in about a third of this duet,
+    # so the bar is lower than with the score below; see BENCHMARKS.md.)
+    wrong = si_sdr_batch(result.stems[::-1].copy(), stems)
+    assert np.all(scores > 3.0), scores
+    assert np.all(scores > wrong + 6.0), (scores, wrong)
+    # the F0 found for each part follows its line: median within 50 cents where both are voiced
+    for v, notes in enumerate(duet[2]):
+        t = result.times_s
+        ref = np.zeros_like(t)
+        for p, s, d in notes:
+            ref[(t >= s + 0.1) & (t < s + d - 0.1)] = 440 * 2 ** ((p - 69) / 12)
+        both = (ref > 0) & (result.f0_hz[v] > 0)
+        assert both.mean() > 0.5
+        assert np.median(np.abs(1200 * np.log2(result.f0_hz[v][both] / ref[both]))) < 50
+    assert all(isinstance(p, VoiceParams) for p in result.params)
+    assert result.synth.shape == stems.shape and np.isfinite(result.synth).all()
+
+
+def test_score_informed_follows_the_score(duet):
+    stems, mix, notes = duet
+    result = separate_choir(mix, SR, 2, notes=notes)
+    assert result.score_informed
+    assert np.all(si_sdr_batch(result.stems, stems) > 10.0)  # 11.8 / 12.3 dB measured
+
+
+def test_params_json_per_voice(duet, tmp_path):
+    stems, mix, _ = duet
+    result = separate_choir(mix, SR, 2)
+    paths = write_outputs(result, tmp_path)
+    assert {p.name for p in paths} == {"soprano.wav", "soprano_synth.wav", "alto.wav", "alto_synth.wav",
+                                       "params.json"}
+    data = json.loads((tmp_path / "params.json").read_text())
+    for part in ("soprano", "alto"):
+        voice = data["voices"][part]
+        assert len(voice["times_s"]) == len(voice["f0_hz"])
+        assert min(voice["f0_hz"]) == 0.0 or min(voice["f0_hz"]) > 50  # 0 where unvoiced
+        VoiceParams.from_dict(voice["params"]).validate()  # the rest of the voice model, checked
+
+
+def test_bad_input_messages(duet):
+    stems, mix, notes = duet
+    with pytest.raises(SeparationError, match="silent"):
+        separate_choir(np.zeros(SR, np.float32), SR, 4)
+    with pytest.raises(SeparationError, match="choose 1 to 4"):
+        separate_choir(mix, SR, 5)
+    solo = stems[0]
+    with pytest.raises(SeparationError, match="solo voice"):
+        separate_choir(solo, SR, 4)
+    low_solo = sung([(48, 0.1, 0.9), (52, 1.0, 0.9), (55, 1.9, 1.0)], "o", 0.92, seed=3)
+    with pytest.raises(SeparationError, match="solo voice"):  # its 2nd and 3rd harmonics are no choir
+        separate_choir(0.3 * low_solo / np.abs(low_solo).max(), SR, 4)
+    with pytest.raises(SeparationError, match="do not match"):
+        check_score([[(60, 0.0, 30.0)], [(55, 0.0, 30.0)]], len(mix) / SR, 2)
+    with pytest.raises(SeparationError, match="1 part"):
+        check_score([[(60, 0.0, 3.0)]], len(mix) / SR, 2)
+
+
+def test_cli_separate_and_its_errors(duet, tmp_path, capsys):
+    import pretty_midi
+
+    from hiaudio.audio import save_wav
+
+    stems, mix, notes = duet
+    wav = save_wav(tmp_path / "duet.wav", mix, SR)
+    midi = pretty_midi.PrettyMIDI()
+    for part in notes:
+        inst = pretty_midi.Instrument(0)
+        inst.notes = [pretty_midi.Note(80, p, s, s + d) for p, s, d in part]
+        midi.instruments.append(inst)
+    midi.write(str(tmp_path / "duet.mid"))
+
+    assert main(["separate", str(wav), "--out", str(tmp_path / "out"), "--voices", "2",
+                 "--score", str(tmp_path / "duet.mid")]) == 0
+    assert (tmp_path / "out" / "alto.wav").exists() and (tmp_path / "out" / "params.json").exists()
+
+    (tmp_path / "bad.mid").write_bytes(b"MThd not really a midi file")
+    assert main(["separate", str(wav), "--out", str(tmp_path / "o2"), "--voices", "2",
+                 "--score", str(tmp_path / "bad.mid")]) == 2
+    assert "cannot read the score" in capsys.readouterr().err
+    assert main(["separate", str(wav), "--out", str(tmp_path / "o3"), "--voices", "4",
+                 "--score", str(tmp_path / "duet.mid")]) == 2
+    assert "2 part(s)" in capsys.readouterr().err
+    silent = save_wav(tmp_path / "silent.wav", np.zeros(SR, np.float32), SR)
+    assert main(["separate", str(silent), "--out", str(tmp_path / "o4")]) == 2
+    assert "silen" in capsys.readouterr().err  # "digital silence": the audio edge says it first
+
+
+def test_load_score_orders_parts_top_down(tmp_path):
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI()
+    for pitch in (48, 72, 60):  # bass, soprano, tenor in file order
+        inst = pretty_midi.Instrument(0)
+        inst.notes = [pretty_midi.Note(80, pitch, 0.0, 1.0)]
+        midi.instruments.append(inst)
+    midi.write(str(tmp_path / "s.mid"))
+    parts = load_score(tmp_path / "s.mid")
+    assert [p[0][0] for p in parts] == [72, 60, 48]
+    with pytest.raises(SeparationError, match="not MIDI"):
+        load_score(tmp_path / "s.txt")
