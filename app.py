@@ -31,6 +31,7 @@ from hiaudio.params import ParamsError
 from hiaudio.studio import ddsp_lab, lab_plots, plots
 from hiaudio.studio.edit import NOTE_NAMES, PRESETS, SCALES, Edits
 from hiaudio.studio.session import VoiceSession, edited_params, render_session, start_session
+from hiaudio.ui.choir import build_choir_tab
 from hiaudio.ui.compose import build_compose_tab
 from hiaudio.ui.vocoders import build_vocoders_tab
 
@@ -315,7 +316,8 @@ def _cache_dir() -> str:
 
 
 def example_clips() -> list[str]:
-    return sorted(str(p) for p in EXAMPLES_DIR.glob("*.wav"))
+    """The single-voice examples (the choir ones belong to the Choir tab)."""
+    return sorted(str(p) for p in EXAMPLES_DIR.glob("*.wav") if not p.name.startswith("choir_"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -641,6 +643,8 @@ def build_demo() -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Voice", id="voice"):
                 build_voice_tab()
+            with gr.Tab("Choir", id="choir"):
+                build_choir_tab()
             with gr.Tab("Analysis lab", id="lab"):
                 build_lab_tab()
             with gr.Tab("Vocoders", id="vocoders"):

@@ -51,12 +51,13 @@ class Edits:
     brightness_db_per_oct: float = 0.0  # -12..12 spectral tilt about 1 kHz
     breathiness_db: float = 0.0  # -40..40 added to the noise level
     gain_db: float = 0.0  # -40..20 overall level
+    scale_degrees: int = 0  # -14..14: move every note this many steps along the scale (re-harmonize)
 
     def validate(self) -> "Edits":
         limits = {"transpose_semitones": (-24, 24), "transpose_cents": (-100, 100),
                   "pitch_correction_pct": (0, 100), "vibrato_pct": (0, 200), "drift_pct": (0, 200),
                   "formant_shift": (0.5, 2.0), "brightness_db_per_oct": (-12, 12),
-                  "breathiness_db": (-40, 40), "gain_db": (-40, 20)}
+                  "breathiness_db": (-40, 40), "gain_db": (-40, 20), "scale_degrees": (-14, 14)}
         for name, (lo, hi) in limits.items():
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
@@ -70,7 +71,7 @@ class Edits:
     @property
     def changes_pitch(self) -> bool:
         return (self.transpose_semitones, self.transpose_cents, self.pitch_correction_pct,
-                self.vibrato_pct, self.drift_pct) != (0.0, 0.0, 0.0, 100.0, 100.0)
+                self.vibrato_pct, self.drift_pct, self.scale_degrees) != (0.0, 0.0, 0.0, 100.0, 100.0, 0)
 
 
 # "Change gender" and friends: pitch and formants move together (Praat's "Change gender").
@@ -140,6 +141,25 @@ def nearest_scale_cents(cents: np.ndarray, key: str, mode: str) -> np.ndarray:
     return (best - 69.0) * 100.0
 
 
+def shift_scale_degrees(cents: np.ndarray, degrees: int, key: str, mode: str) -> np.ndarray:
+    """Cents moved `degrees` steps along the scale: each value's nearest scale note is taken
+    that many scale steps up (or down) and the value follows it, keeping its offset from the
+    scale (so a note sung 10 cents flat of E, moved up a third in C major, lands 10 cents flat
+    of G). Relative to A4, like `nearest_scale_cents`."""
+    cents = np.asarray(cents, dtype=np.float64)
+    if degrees == 0:
+        return cents
+    tonic = NOTE_NAMES.index(key)
+    pcs = np.array(sorted({(tonic + s) % 12 for s in SCALES[mode]}))
+    n = len(pcs)
+    nearest = 69.0 + nearest_scale_cents(cents, key, mode) / 100.0  # MIDI of the nearest scale note
+    octave, pc = np.divmod(np.round(nearest).astype(np.int64), 12)
+    index = np.searchsorted(pcs, pc)  # its place in the scale
+    step = index + int(degrees)
+    target = (octave + np.floor_divide(step, n)) * 12 + pcs[np.mod(step, n)]
+    return cents + 100.0 * (target - nearest)
+
+
 # ---- the edits -----------------------------------------------------------------------------
 
 def edit_pitch(params: VoiceParams, edits: Edits, layers: dict | None = None) -> VoiceParams:
@@ -154,6 +174,7 @@ def edit_pitch(params: VoiceParams, edits: Edits, layers: dict | None = None) ->
     if edits.pitch_correction_pct > 0:
         target = nearest_scale_cents(note, edits.scale_key, edits.scale_mode)
         note = note + (edits.pitch_correction_pct / 100.0) * (target - note)
+    note = shift_scale_degrees(note, edits.scale_degrees, edits.scale_key, edits.scale_mode)
     cents = (note + layers["drift"] * (edits.drift_pct / 100.0)
              + layers["vibrato"] * (edits.vibrato_pct / 100.0)
              + 100.0 * edits.transpose_semitones + edits.transpose_cents)

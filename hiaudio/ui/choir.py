@@ -1,0 +1,328 @@
+"""The studio's "Choir" tab: separate a choir recording into its parts by synthesis, edit any part
+with the Voice tab's controls (and re-harmonize it by scale degrees), and hear the remix at once.
+
+Handlers are plain functions of (state, values); the pipeline is `hiaudio.separation.choir` and
+the per-person session `hiaudio.studio.choir_session`. A failed request leaves the session as it
+was: handlers build the new values first and only then touch the state.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from hiaudio import audio
+from hiaudio.audio import AudioError
+from hiaudio.params import ParamsError
+from hiaudio.separation import choir
+from hiaudio.studio import choir_plots, choir_session
+from hiaudio.studio.edit import NOTE_NAMES, SCALES, Edits
+
+log = logging.getLogger(__name__)
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "examples"
+MAX_CHOIR_S = 30.0  # the tab separates at most this long a clip (about 1 s of work per 1-2 s of audio here)
+PARTS = choir.PARTS
+NO_SEPARATION = "Separate a recording first: upload one (or pick the example), then press Separate."
+
+
+@dataclasses.dataclass(frozen=True)
+class PartControl:
+    field: str  # Edits field
+    label: str
+    minimum: float
+    maximum: float
+    step: float
+    info: str = ""
+
+
+EDIT_CONTROLS = (
+    PartControl("transpose_semitones", "Transpose (semitones)", -24, 24, 1),
+    PartControl("scale_degrees", "Re-harmonize (scale degrees)", -7, 7, 1,
+                "moves every note along the scale below: +2 = a third up"),
+    PartControl("transpose_cents", "Fine tune (cents)", -100, 100, 1),
+    PartControl("vibrato_pct", "Vibrato (%)", 0, 200, 5, "100 = as sung"),
+    PartControl("drift_pct", "Drift (%)", 0, 200, 5),
+    PartControl("formant_shift", "Formant shift (ratio)", 0.5, 2.0, 0.01),
+    PartControl("brightness_db_per_oct", "Brightness (dB/octave)", -12, 12, 0.5),
+    PartControl("breathiness_db", "Breathiness (dB)", -40, 40, 1),
+)
+EDIT_FIELDS = tuple(c.field for c in EDIT_CONTROLS) + ("scale_key", "scale_mode")
+
+
+@dataclasses.dataclass
+class ChoirTab:
+    """What the Choir tab remembers for one browser session (held in a gr.State)."""
+    session: choir_session.ChoirSession | None = None
+    spectrogram: dict | None = None  # the mixture's heatmap trace, computed once per separation
+    clip_name: str = "choir"
+    folder: str | None = None  # this session's downloads
+
+    def clear_folder(self) -> None:
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+def delete_state(state: ChoirTab) -> None:
+    state.clear_folder()
+
+
+def _guard(action: str, advice: str = "try again"):
+    """Failures -> gr.Error a person can act on; never a traceback. The state is left as it was."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except AudioError as err:
+                raise gr.Error(str(err), title="Cannot use this audio", print_exception=False)
+            except (choir.SeparationError, ParamsError, ValueError) as err:
+                raise gr.Error(f"{action}: {err}", print_exception=False)
+            except Exception as err:  # noqa: BLE001 -- the last line of defence for a handler
+                log.exception("%s failed", action)
+                raise gr.Error(f"{action} failed unexpectedly ({type(err).__name__}). What you had is "
+                               f"kept; {advice}.", print_exception=False)
+        return wrapper
+    return decorate
+
+
+def _pcm16(wave: np.ndarray) -> np.ndarray:
+    return (np.clip(wave, -1.0, 1.0) * 32767.0).round().astype(np.int16)
+
+
+def _player(session: choir_session.ChoirSession, wave: np.ndarray):
+    return (session.sample_rate, _pcm16(wave))
+
+
+def edits_from(values) -> Edits:
+    if len(values) != len(EDIT_FIELDS):
+        raise gr.Error(f"expected {len(EDIT_FIELDS)} edit values, got {len(values)}")
+    fields = dict(zip(EDIT_FIELDS, values))
+    fields["scale_degrees"] = int(round(float(fields["scale_degrees"])))
+    try:
+        return Edits(**fields).validate()
+    except (TypeError, ValueError) as err:
+        raise gr.Error(f"Invalid edit: {err}", print_exception=False)
+
+
+def _figure(state: ChoirTab):
+    s = state.session
+    parts = {name: (s.separation.times_s, s.separation.f0_hz[v]) for v, name in enumerate(s.names)}
+    edited = {name: choir_session.part_f0(s, v) for v, name in enumerate(s.names) if s.edited(v)}
+    return choir_plots.choir_figure(state.spectrogram, parts, edited)
+
+
+def _status(state: ChoirTab) -> str:
+    s = state.session
+    lines = []
+    for v, name in enumerate(s.names):
+        e = s.parts[v].edits
+        moved = []
+        if e.transpose_semitones or e.transpose_cents:
+            moved.append(f"{e.transpose_semitones:+g} st {e.transpose_cents:+g} c")
+        if e.scale_degrees:
+            moved.append(f"{e.scale_degrees:+d} degrees in {e.scale_key} {e.scale_mode}")
+        if e.formant_shift != 1.0:
+            moved.append(f"formants x{e.formant_shift:g}")
+        if (e.vibrato_pct, e.drift_pct, e.brightness_db_per_oct, e.breathiness_db) != (100.0, 100.0, 0.0, 0.0):
+            moved.append("timbre/expression")
+        lines.append(f"**{name}**: {', '.join(moved) if moved else 'as separated'}")
+    return " · ".join(lines)
+
+
+def _part_players(state: ChoirTab) -> list:
+    """One update per part slot: the part's audio and label, hidden beyond the separated parts."""
+    s = state.session
+    out = []
+    for v in range(len(PARTS)):
+        if v < len(s.names):
+            label = f"{PARTS[v]} ({'edited' if s.edited(v) else 'separated'})"
+            out.append(gr.update(value=_player(s, s.audio[v]), label=label, visible=True))
+        else:
+            out.append(gr.update(value=None, visible=False))
+    return out
+
+
+@_guard("Separation", "try a shorter clip, fewer voices, or the score")
+def separate_clip(path: str | None, score_path: str | None, n_voices, state: ChoirTab, progress=gr.Progress()):
+    """Load, check and separate a recording. Returns (state, status, remix, plot, 4 part players,
+    part choice, the mix controls reset)."""
+    if not path:
+        raise gr.Error(NO_SEPARATION, print_exception=False)
+    n_voices = int(n_voices)
+    progress(0.02, desc="Reading the recording")
+    warnings: list[str] = []
+    wave, sr = audio.load_audio(path, target_sr=choir.SAMPLE_RATE, max_duration_s=MAX_CHOIR_S, warnings=warnings)
+    notes = choir.load_score(score_path, n_voices) if score_path else None
+    started = time.perf_counter()
+    result = choir.separate_choir(wave, sr, n_voices, notes=notes,
+                                  progress=lambda fraction, message: progress(0.05 + 0.9 * fraction, desc=message))
+    for note in warnings + result.warnings:
+        gr.Warning(note)
+    took_s = time.perf_counter() - started
+    new = ChoirTab(session=choir_session.start_choir_session(result),
+                   spectrogram=choir_plots.mixture_spectrogram(result.mixture, result.sample_rate),
+                   clip_name=re_stem(path))
+    state.clear_folder()
+    s = new.session
+    status = (f"Separated **{Path(path).name}** ({len(wave) / sr:.1f} s) into {n_voices} parts in {took_s:.1f} s"
+              f"{' with its score' if notes else ' from the mixture alone'}. Pick a part to edit below.  \n"
+              + _status(new))
+    return (new, status, _player(s, choir_session.remix(s)), _figure(new), *_part_players(new),
+            gr.update(choices=list(s.names), value=s.names[0]),
+            *([0.0] * len(PARTS)), *([False] * len(PARTS)), *([False] * len(PARTS)))
+
+
+def re_stem(path: str) -> str:
+    import re
+
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(path).stem).strip("_")[:40]
+    return stem or "choir"
+
+
+def _session(state: ChoirTab) -> choir_session.ChoirSession:
+    if state is None or state.session is None:
+        raise gr.Error(NO_SEPARATION, print_exception=False)
+    return state.session
+
+
+@_guard("Loading the part's edits")
+def select_part(state: ChoirTab, part: str):
+    """The edit controls set to the chosen part's current edits."""
+    s = _session(state)
+    e = s.parts[choir_session.part_index(s, part)].edits
+    return tuple(getattr(e, f) for f in EDIT_FIELDS)
+
+
+@_guard("Editing the part")
+def edit_part(state: ChoirTab, part: str, *values):
+    """Apply the controls to one part and remix. Returns (status, remix, plot, 4 part players)."""
+    s = _session(state)
+    edits = edits_from(values)
+    choir_session.set_part_edits(s, choir_session.part_index(s, part), edits)
+    return (_status(state), _player(s, choir_session.remix(s)), _figure(state), *_part_players(state))
+
+
+@_guard("Resetting the part")
+def reset_part(state: ChoirTab, part: str):
+    s = _session(state)
+    choir_session.set_part_edits(s, choir_session.part_index(s, part), Edits())
+    return (*(getattr(Edits(), f) for f in EDIT_FIELDS), _status(state), _player(s, choir_session.remix(s)),
+            _figure(state), *_part_players(state))
+
+
+@_guard("Mixing")
+def mix_parts(state: ChoirTab, *values):
+    """Gains (dB), mutes and solos of the 4 part slots -> the remix."""
+    s = _session(state)
+    n, k = len(s.names), len(PARTS)
+    gains, mutes, solos = values[:k], values[k:2 * k], values[2 * k:3 * k]
+    choir_session.set_mix(s, [float(g) for g in gains[:n]], mutes[:n], solos[:n])
+    return _player(s, choir_session.remix(s))
+
+
+@_guard("Export")
+def export(state: ChoirTab):
+    """Every part (as it plays now), the remix and the parameters, as files to download."""
+    s = _session(state)
+    state.clear_folder()
+    state.folder = tempfile.mkdtemp(prefix="hiaudio-choir-")
+    folder = Path(state.folder)
+    paths = []
+    for v, name in enumerate(s.names):
+        paths.append(audio.save_wav(folder / f"{state.clip_name}_{name}.wav", np.clip(s.audio[v], -1, 1),
+                                    s.sample_rate))
+    paths.append(audio.save_wav(folder / f"{state.clip_name}_remix.wav", choir_session.remix(s), s.sample_rate))
+    params_path = folder / f"{state.clip_name}_params.json"
+    params_path.write_text(json.dumps(choir_session.parameters_json(s)))
+    paths.append(params_path)
+    return state, [str(p) for p in paths]
+
+
+def choir_examples() -> list[list]:
+    """[[recording, score]] for the examples that have a score beside them."""
+    out = []
+    for wav in sorted(EXAMPLES_DIR.glob("choir_*.wav")):
+        mid = wav.with_suffix(".mid")
+        out.append([str(wav), str(mid) if mid.exists() else None])
+    return out
+
+
+def build_choir_tab() -> None:
+    state = gr.State(ChoirTab(), delete_callback=delete_state)
+    with gr.Row():
+        with gr.Column(scale=1):
+            upload = gr.Audio(sources=["upload", "microphone"], type="filepath",
+                              label=f"Choir recording (up to {MAX_CHOIR_S:.0f} s)", elem_id="choir-upload")
+            score = gr.File(label="Score, optional (MIDI or MusicXML, aligned with the recording)",
+                            file_types=[".mid", ".midi", ".xml", ".musicxml", ".mxl"], type="filepath",
+                            elem_id="choir-score")
+            if choir_examples():
+                gr.Examples(choir_examples(), inputs=[upload, score], label="Examples (a Bach chorale and its score)")
+            with gr.Row():
+                voices = gr.Dropdown([2, 3, 4], value=4, label="Parts (from the top: S, A, T, B)",
+                                     elem_id="choir-voices", scale=1)
+                separate_btn = gr.Button("Separate", variant="primary", elem_id="choir-separate", scale=1)
+            status = gr.Markdown("Upload a choir recording (and its score if you have it), then press "
+                                 "**Separate**. Each part becomes a voice model you can edit.",
+                                 elem_id="choir-status")
+        with gr.Column(scale=1):
+            remix = gr.Audio(label="Remix", type="numpy", format="wav", interactive=False,
+                             buttons=["download"], elem_id="choir-remix")
+            with gr.Row():
+                export_btn = gr.Button("Export parts, remix and parameters", elem_id="choir-export")
+            files = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="choir-files")
+    plot = gr.Plot(label="Parts", elem_id="choir-plot")
+    players, gains, mutes, solos = [], [], [], []
+    with gr.Row():
+        for v, name in enumerate(PARTS):
+            with gr.Column(min_width=180):
+                players.append(gr.Audio(label=name, type="numpy", format="wav", interactive=False,
+                                        visible=False, elem_id=f"choir-part-{name}"))
+                gains.append(gr.Slider(*choir_session.MIX_GAIN_DB, value=0.0, step=0.5, label=f"{name} gain (dB)",
+                                       elem_id=f"choir-gain-{name}"))
+                with gr.Row():
+                    mutes.append(gr.Checkbox(label="mute", value=False, elem_id=f"choir-mute-{name}"))
+                    solos.append(gr.Checkbox(label="solo", value=False, elem_id=f"choir-solo-{name}"))
+    gr.Markdown("### Edit a part")
+    with gr.Row():
+        part = gr.Radio(list(PARTS), value=PARTS[0], label="Part", elem_id="choir-part")
+        reset_btn = gr.Button("Reset this part", elem_id="choir-reset")
+    with gr.Row():
+        sliders = []
+        with gr.Column():
+            for c in EDIT_CONTROLS[:5]:
+                sliders.append(gr.Slider(c.minimum, c.maximum, value=getattr(Edits(), c.field), step=c.step,
+                                         label=c.label, info=c.info or None, elem_id=f"choir-{c.field}"))
+            with gr.Row():
+                key = gr.Dropdown(list(NOTE_NAMES), value=Edits().scale_key, label="Key", elem_id="choir-key")
+                mode = gr.Dropdown(list(SCALES), value="major", label="Scale", elem_id="choir-mode")
+        with gr.Column():
+            for c in EDIT_CONTROLS[5:]:
+                sliders.append(gr.Slider(c.minimum, c.maximum, value=getattr(Edits(), c.field), step=c.step,
+                                         label=c.label, info=c.info or None, elem_id=f"choir-{c.field}"))
+    controls = [*sliders, key, mode]  # EDIT_FIELDS order
+    mix_controls = [*gains, *mutes, *solos]
+
+    separate_btn.click(separate_clip, [upload, score, voices, state],
+                       [state, status, remix, plot, *players, part, *mix_controls],
+                       api_name="separate", concurrency_id="choir-separate", concurrency_limit=1)
+    part.input(select_part, [state, part], controls, api_name="choir_select", show_progress="hidden")
+    gr.on([s.release for s in sliders] + [key.input, mode.input], edit_part, [state, part, *controls],
+          [status, remix, plot, *players], api_name="choir_edit", trigger_mode="always_last",
+          show_progress="minimal")
+    reset_btn.click(reset_part, [state, part], [*controls, status, remix, plot, *players], api_name="choir_reset")
+    gr.on([g.release for g in gains] + [m.input for m in mutes + solos], mix_parts, [state, *mix_controls],
+          remix, api_name="choir_mix", trigger_mode="always_last", show_progress="hidden")
+    export_btn.click(export, state, [state, files], api_name="choir_export")

@@ -1,0 +1,124 @@
+"""The studio's Choir tab through its HTTP API (gradio_client), and the choir session under it."""
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from hiaudio.separation.choir import separate_choir
+from hiaudio.studio import choir_session
+from hiaudio.studio.edit import Edits
+from hiaudio.ui import choir as choir_ui
+
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
+EXAMPLE, SCORE = choir_ui.choir_examples()[0]
+EDIT_DEFAULTS = [getattr(Edits(), f) for f in choir_ui.EDIT_FIELDS[:-2]]
+
+
+def _edit_values(**changes):
+    values = dict(zip(choir_ui.EDIT_FIELDS, EDIT_DEFAULTS + ["C", "major"]))
+    values.update(changes)
+    return [values[f] for f in choir_ui.EDIT_FIELDS]
+
+
+def _path(player):
+    """A player's file: gradio_client gives a path, or an update dict holding it."""
+    return player["value"] if isinstance(player, dict) else player
+
+
+def _trace(plot_output, name):
+    fig = json.loads(plot_output["plot"])
+    (trace,) = [t for t in fig["data"] if t.get("name") == name]
+    return np.array([np.nan if v is None else v for v in trace["y"]], float)
+
+
+@pytest.fixture(scope="module")
+def separated(studio_url):
+    c = Client(studio_url, verbose=False)
+    out = c.predict(handle_file(EXAMPLE), handle_file(SCORE), 4, api_name="/separate")
+    return c, out
+
+
+def test_separate_the_example_with_its_score(separated):
+    c, out = separated
+    status, remix, plot, *players = out[:7]
+    assert "into 4 parts" in status and "with its score" in status
+    mix, sr = sf.read(remix)
+    original, sr0 = sf.read(EXAMPLE)
+    assert sr == 16000 and abs(len(mix) - len(original)) <= 1
+    # unedited, the parts are the masked stems: their sum is the recording (up to level)
+    corr = np.corrcoef(mix[:len(original)], original[:len(mix)])[0, 1]
+    assert corr > 0.99
+    for name in ("soprano", "alto", "tenor", "bass"):
+        assert np.isfinite(_trace(plot, name)).sum() > 100  # each part's F0 drawn
+
+
+def test_reharmonize_the_tenor_a_third_up_and_mute_the_rest(separated):
+    c, _ = separated
+    status, remix, plot, *players = c.predict("tenor", *_edit_values(scale_degrees=2), api_name="/choir_edit")
+    assert "tenor**: +2 degrees in C major" in status
+    before, after = _trace(plot, "tenor (separated)"), _trace(plot, "tenor (edited)")
+    both = np.isfinite(before) & np.isfinite(after)
+    moved = 12 * np.log2(after[both] / before[both])
+    assert np.median(moved) == pytest.approx(3.5, abs=0.75)  # a third: 3 or 4 semitones
+    tenor, _ = sf.read(_path(players[2]))
+    # solo the tenor: the remix is the edited tenor alone
+    solo = c.predict(*([0.0] * 4), *([False] * 4), False, False, True, False, api_name="/choir_mix")
+    mix, _ = sf.read(solo)
+    assert np.corrcoef(mix[:len(tenor)], tenor[:len(mix)])[0, 1] > 0.99
+    # reset: the tenor plays its stem again
+    out = c.predict("tenor", api_name="/choir_reset")
+    assert "tenor**: as separated" in out[len(choir_ui.EDIT_FIELDS)]
+
+
+def test_export_writes_parts_remix_and_params(separated):
+    c, _ = separated
+    files = c.predict(api_name="/choir_export")
+    names = sorted(p.rsplit("/", 1)[-1] for p in files)
+    assert any(n.endswith("_remix.wav") for n in names) and any(n.endswith("_bass.wav") for n in names)
+    params = json.loads(open([p for p in files if p.endswith(".json")][0]).read())
+    assert set(params["voices"]) == {"soprano", "alto", "tenor", "bass"}
+    assert "edits" in params["voices"]["tenor"]
+
+
+def test_edit_before_separating_and_bad_score_say_what_to_do(studio_url, separated, tmp_path):
+    fresh = Client(studio_url, verbose=False)
+    with pytest.raises(AppError, match="Separate a recording first"):
+        fresh.predict("soprano", *_edit_values(transpose_semitones=2), api_name="/choir_edit")
+    c, _ = separated
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"not a midi file at all")
+    with pytest.raises(AppError, match="cannot read the score"):
+        c.predict(handle_file(EXAMPLE), handle_file(str(bad)), 4, api_name="/separate")
+    # the earlier separation is still there to edit
+    status = c.predict("alto", *_edit_values(transpose_semitones=-12), api_name="/choir_edit")[0]
+    assert "alto**: -12 st" in status
+
+
+def test_choir_session_edits_only_the_chosen_part(duet_separation):
+    session = choir_session.start_choir_session(duet_separation)
+    stems = [a.copy() for a in session.audio]
+    choir_session.set_part_edits(session, 1, Edits(transpose_semitones=-12))
+    assert np.array_equal(session.audio[0], stems[0])  # the soprano untouched
+    assert not np.allclose(session.audio[1][:len(stems[1])], stems[1])
+    t, f0 = choir_session.part_f0(session, 1)
+    _, f0_before = choir_session.part_f0(choir_session.start_choir_session(duet_separation), 1)
+    voiced = (f0 > 0) & (f0_before > 0)
+    assert np.median(1200 * np.log2(f0[voiced] / f0_before[voiced])) == pytest.approx(-1200, abs=5)
+    choir_session.set_mix(session, [0.0, -40.0], [False, False], [False, False])
+    assert np.corrcoef(choir_session.remix(session), stems[0])[0, 1] > 0.95
+    with pytest.raises(ValueError, match="gain"):
+        choir_session.set_mix(session, [0.0, 99.0], [False, False], [False, False])
+
+
+@pytest.fixture(scope="module")
+def duet_separation():
+    from tests.test_separation import SR, sung
+
+    upper = sung([(72, 0.1, 1.0), (74, 1.1, 1.0)], "a", 1.15, seed=0)
+    lower = sung([(60, 0.1, 1.0), (62, 1.1, 1.0)], "o", 1.08, seed=1)
+    n = min(len(upper), len(lower))
+    mix = 0.3 * upper[:n] / np.abs(upper).max() + 0.3 * lower[:n] / np.abs(lower).max()
+    return separate_choir(mix, SR, 2, notes=[[(72, 0.1, 1.0), (74, 1.1, 1.0)], [(60, 0.1, 1.0), (62, 1.1, 1.0)]])
