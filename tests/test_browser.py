@@ -93,3 +93,43 @@ def test_example_and_preset(page):
     page.wait_for_function(
         "() => document.querySelector('#voice-status')?.innerText.includes('transpose -9')")
     assert page.locator("#voice-formant input[type=number]").input_value() == "0.85"
+
+
+CHOIR_TRACES = """() => {
+    const plot = document.querySelector('#choir-plot .js-plotly-plot');
+    if (!plot || !plot.data) return null;
+    return Object.fromEntries(plot.data.filter(t => t.type === 'scatter').map(t => [t.name, Array.from(t.y)]));
+}"""
+
+
+def test_choir_separate_and_reharmonize_a_part(page):
+    from hiaudio.ui.choir import choir_examples
+
+    recording, score = choir_examples()[0]
+    page.get_by_role("tab", name="Choir").click()
+    page.locator("#choir-upload input[type=file]").set_input_files(recording)
+    page.wait_for_selector("#choir-upload a.download-link")
+    page.locator("#choir-score input[type=file]").set_input_files(score)
+    page.wait_for_function("() => document.querySelector('#choir-score')?.innerText.includes('.mid')")
+    page.click("#choir-separate")
+    page.wait_for_function(
+        "() => document.querySelector('#choir-status')?.innerText.includes('into 4 parts')", timeout=180_000)
+    page.wait_for_function(f"() => ({CHOIR_TRACES})() !== null")
+    assert set(page.evaluate(CHOIR_TRACES)) == {"soprano", "alto", "tenor", "bass"}
+
+    assert page.locator("#choir-key input").input_value() == "A"  # the piece's key, found on Separate
+    page.locator("#choir-part").get_by_label("tenor").check()
+    page.wait_for_timeout(1500)  # the part's sliders are loaded (select_part) before we move one
+    box = page.locator("#choir-scale_degrees input[type=number]")
+    box.fill("2")
+    box.press("Tab")
+    page.wait_for_function(
+        "() => document.querySelector('#choir-status')?.innerText.includes('tenor: +2 degrees in A')")
+    traces = page.evaluate(CHOIR_TRACES)
+    before, after = (np.array([np.nan if v is None else v for v in traces[k]], float)
+                     for k in ("tenor (separated)", "tenor (edited)"))
+    n = min(len(before), len(after))  # the same 5 ms frames
+    moved = np.nanmedian(12 * np.log2(after[:n] / before[:n]))
+    assert 2.5 < moved < 4.5, moved  # a third up, note by note
+    assert page.locator("#choir-part-tenor").is_visible()
+    page.screenshot(path="/tmp/choir_tab.png", full_page=True)

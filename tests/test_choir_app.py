@@ -45,6 +45,7 @@ def test_separate_the_example_with_its_score(separated):
     c, out = separated
     status, remix, plot, *players = out[:7]
     assert "into 4 parts" in status and "with its score" in status
+    assert out[-2] == "A"  # bwv153.5 is in A (music21: A minor; its opening mixes C and C#), found from the pitches
     mix, sr = sf.read(remix)
     original, sr0 = sf.read(EXAMPLE)
     assert sr == 16000 and abs(len(mix) - len(original)) <= 1
@@ -58,7 +59,7 @@ def test_separate_the_example_with_its_score(separated):
 def test_reharmonize_the_tenor_a_third_up_and_mute_the_rest(separated):
     c, _ = separated
     status, remix, plot, *players = c.predict("tenor", *_edit_values(scale_degrees=2), api_name="/choir_edit")
-    assert "tenor**: +2 degrees in C major" in status
+    assert "tenor**: +2 degrees in C major" in status  # the key the request gave
     before, after = _trace(plot, "tenor (separated)"), _trace(plot, "tenor (edited)")
     both = np.isfinite(before) & np.isfinite(after)
     moved = 12 * np.log2(after[both] / before[both])
@@ -70,7 +71,7 @@ def test_reharmonize_the_tenor_a_third_up_and_mute_the_rest(separated):
     assert np.corrcoef(mix[:len(tenor)], tenor[:len(mix)])[0, 1] > 0.99
     # reset: the tenor plays its stem again
     out = c.predict("tenor", api_name="/choir_reset")
-    assert "tenor**: as separated" in out[len(choir_ui.EDIT_FIELDS)]
+    assert "tenor**: as separated" in out[len(choir_ui.EDIT_CONTROLS)]
 
 
 def test_export_writes_parts_remix_and_params(separated):

@@ -179,9 +179,10 @@ def separate_clip(path: str | None, score_path: str | None, n_voices, state: Cho
     status = (f"Separated **{Path(path).name}** ({len(wave) / sr:.1f} s) into {n_voices} parts in {took_s:.1f} s"
               f"{' with its score' if notes else ' from the mixture alone'}. Pick a part to edit below.  \n"
               + _status(new))
+    key, mode = choir_session.estimate_key(result.f0_hz)
     return (new, status, _player(s, choir_session.remix(s)), _figure(new), *_part_players(new),
             gr.update(choices=list(s.names), value=s.names[0]),
-            *([0.0] * len(PARTS)), *([False] * len(PARTS)), *([False] * len(PARTS)))
+            *([0.0] * len(PARTS)), *([False] * len(PARTS)), *([False] * len(PARTS)), key, mode)
 
 
 def re_stem(path: str) -> str:
@@ -199,10 +200,10 @@ def _session(state: ChoirTab) -> choir_session.ChoirSession:
 
 @_guard("Loading the part's edits")
 def select_part(state: ChoirTab, part: str):
-    """The edit controls set to the chosen part's current edits."""
+    """The sliders set to the chosen part's current edits (key and scale stay: they are the piece's)."""
     s = _session(state)
     e = s.parts[choir_session.part_index(s, part)].edits
-    return tuple(getattr(e, f) for f in EDIT_FIELDS)
+    return tuple(getattr(e, c.field) for c in EDIT_CONTROLS)
 
 
 @_guard("Editing the part")
@@ -218,7 +219,7 @@ def edit_part(state: ChoirTab, part: str, *values):
 def reset_part(state: ChoirTab, part: str):
     s = _session(state)
     choir_session.set_part_edits(s, choir_session.part_index(s, part), Edits())
-    return (*(getattr(Edits(), f) for f in EDIT_FIELDS), _status(state), _player(s, choir_session.remix(s)),
+    return (*(getattr(Edits(), c.field) for c in EDIT_CONTROLS), _status(state), _player(s, choir_session.remix(s)),
             _figure(state), *_part_players(state))
 
 
@@ -307,7 +308,8 @@ def build_choir_tab() -> None:
                                          label=c.label, info=c.info or None, elem_id=f"choir-{c.field}"))
             with gr.Row():
                 key = gr.Dropdown(list(NOTE_NAMES), value=Edits().scale_key, label="Key", elem_id="choir-key")
-                mode = gr.Dropdown(list(SCALES), value="major", label="Scale", elem_id="choir-mode")
+                mode = gr.Dropdown(list(SCALES), value="major", label="Scale", elem_id="choir-mode",
+                                   info="set to the piece's key on Separate")
         with gr.Column():
             for c in EDIT_CONTROLS[5:]:
                 sliders.append(gr.Slider(c.minimum, c.maximum, value=getattr(Edits(), c.field), step=c.step,
@@ -316,13 +318,13 @@ def build_choir_tab() -> None:
     mix_controls = [*gains, *mutes, *solos]
 
     separate_btn.click(separate_clip, [upload, score, voices, state],
-                       [state, status, remix, plot, *players, part, *mix_controls],
+                       [state, status, remix, plot, *players, part, *mix_controls, key, mode],
                        api_name="separate", concurrency_id="choir-separate", concurrency_limit=1)
-    part.input(select_part, [state, part], controls, api_name="choir_select", show_progress="hidden")
+    part.input(select_part, [state, part], sliders, api_name="choir_select", show_progress="hidden")
     gr.on([s.release for s in sliders] + [key.input, mode.input], edit_part, [state, part, *controls],
           [status, remix, plot, *players], api_name="choir_edit", trigger_mode="always_last",
           show_progress="minimal")
-    reset_btn.click(reset_part, [state, part], [*controls, status, remix, plot, *players], api_name="choir_reset")
+    reset_btn.click(reset_part, [state, part], [*sliders, status, remix, plot, *players], api_name="choir_reset")
     gr.on([g.release for g in gains] + [m.input for m in mutes + solos], mix_parts, [state, *mix_controls],
           remix, api_name="choir_mix", trigger_mode="always_last", show_progress="hidden")
     export_btn.click(export, state, [state, files], api_name="choir_export")
