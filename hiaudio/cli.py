@@ -144,8 +144,13 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "vocode":
         import torch
 
+        import os
+
         from hiaudio.studio import vocode
 
+        # one torch thread unless HIAUDIO_TORCH_THREADS says otherwise (as in the studio): on two
+        # shared cores the diffusion loop's small convolutions stall in torch's pool (RTF 3.5 vs 0.15)
+        torch.set_num_threads(int(os.environ.get("HIAUDIO_TORCH_THREADS", "1")))
         wave, sr = _load(args.audio, vocode.SAMPLE_RATE)
         result = vocode.vocode(wave, args.method, args.steps, torch.Generator().manual_seed(args.seed))
         audio.save_wav(args.out, result.audio, sr)

@@ -22,7 +22,7 @@ from hiaudio.studio import vocode
 
 log = logging.getLogger(__name__)
 
-MAX_VOCODE_S = 10.0  # the tab vocodes at most this much of a clip (WaveGrad-25 runs ~2x real time here)
+MAX_VOCODE_S = 10.0  # the tab vocodes at most this much of a clip: all methods at 25 steps take ~25 s
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "examples"
 TABLE_HEADERS = ["method", "PESQ-WB", "STOI", "log-mel distance (dB)", "RTF", "time (s)"]
 METHOD_LABELS = {"griffin-lim": "Griffin-Lim", "wavegrad": "WaveGrad", "gla-grad": "GLA-Grad"}
