@@ -6,9 +6,11 @@
     mag = mel_to_magnitude(mel, cfg)             # (..., 513, T) non-negative pseudo-inverse
     audio = griffin_lim(mag, cfg, n_iter=64)     # torchaudio's fast Griffin-Lim
 
-Frames are centred (frame t sits on sample t * hop, reflect padding), as in torchaudio's
-`Spectrogram`, so an STFT of S samples has S // hop + 1 frames and the inverse of those frames
-gives S samples back.
+Frames are centred (frame t sits on sample t * hop), so an STFT of S samples has S // hop + 1
+frames and the inverse of those frames gives S samples back. The edges are zero-padded, not
+reflected as torchaudio's `Spectrogram` does: with zero padding `istft` is the exact
+least-squares inverse of `stft`, which is what makes each Griffin-Lim iteration a descent step
+(tests/test_vocoder.py checks it); `griffin_lim` itself is torchaudio's, with its reflect padding.
 """
 from __future__ import annotations
 
