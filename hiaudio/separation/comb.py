@@ -22,14 +22,17 @@ Each voice's mask is then Y_v^p / sum_j Y_j^p on the mixture STFT. Bins no comb 
     stems = apply_masks(mix, models, n_fft, hop, power=1.0)
 
 The comb is stored sparsely: each partial touches 2 * LOBE_BINS bins, so an update costs
-O(T * V * K * LOBE_BINS), not O(T * F * V * K).
+O(T * V * K * LOBE_BINS), not O(T * F * V * K); float32 throughout.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-LOBE_BINS = 4  # bins each side of a partial's centre that its kernel covers (main lobe +-2)
+LOBE_BINS = 4  # bins each side of a partial's centre that its kernel covers (main lobe +-2, first side lobes)
+# KL updates. On 8 validation excerpts (held-out timbres, with the score) 40 iterations scored as
+# well as 80 (mean 11.7 vs 11.5 dB) in half the time; main lobes only (LOBE_BINS 2) lost 0.1-0.4 dB.
+N_ITER = 40
 EPS = 1e-9
 UNMODELLED_FLOOR = 1e-6  # share of bins no comb covers, times each voice's frame level
 
@@ -46,30 +49,23 @@ def hann_kernel(offset_bins: torch.Tensor) -> torch.Tensor:
     return torch.where(near_pole, torch.full_like(d, 0.5), value).abs()
 
 
-def comb_layout(f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: int, spread_cents: float = 0.0):
+def comb_layout(f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: int, lobe_bins: int = LOBE_BINS):
     """Sparse comb kernels for F0 tracks f0_hz (V, T) (0 = silent).
 
-    A partial's kernel is the window's lobe, widened where an F0 uncertainty of spread_cents
-    moves the partial by more than a bin (high partials): the lobe is stretched to cover
-    +-k f0 (2^(spread/1200) - 1), the span the partial may wander in during a frame.
-    Returns (index, weight): index (T, V, K, J) int64 bins, weight (T, V, K, J) float64 kernel
-    values (0 for partials above Nyquist, outside the spectrum or in silent frames), with J
-    offsets around each partial's centre bin.
+    Returns (index, weight): index (T, V, K, J) int64 bins, weight (T, V, K, J) float32 kernel
+    values (0 for partials above Nyquist, outside the spectrum or in silent frames), with the
+    J = 2 * lobe_bins bins nearest each partial's centre.
     """
     n_bins = n_fft // 2 + 1
     f0 = torch.as_tensor(np.asarray(f0_hz, dtype=np.float64)).T  # (T, V)
     k = torch.arange(1, n_harmonics + 1, dtype=torch.float64)
     centre = f0[..., None] * k * n_fft / sample_rate  # (T, V, K) fractional bins
-    wander = centre * (2.0 ** (spread_cents / 1200) - 1.0)  # (T, V, K) bins a partial may move
-    stretch = torch.clamp(wander / 2.0, min=1.0)  # the lobe (+-2 bins) widened to +-wander
-    half = LOBE_BINS * int(np.ceil(float(stretch.max()))) if stretch.numel() else LOBE_BINS
-    half = min(half, 4 * LOBE_BINS)
-    j = torch.arange(-half + 1, half + 1, dtype=torch.float64)  # (J,)
+    j = torch.arange(-lobe_bins + 1, lobe_bins + 1, dtype=torch.float64)  # (J,)
     index = torch.floor(centre)[..., None] + j  # (T, V, K, J)
-    weight = hann_kernel((index - centre[..., None]) / stretch[..., None])
+    weight = hann_kernel(index - centre[..., None])
     valid = (f0[..., None, None] > 0) & (centre[..., None] < n_bins - 2) & (index >= 0) & (index < n_bins)
     weight = torch.where(valid, weight, torch.zeros_like(weight))
-    return index.clamp(0, n_bins - 1).long(), weight
+    return index.clamp(0, n_bins - 1).long(), weight.float()
 
 
 def midi_of(f0_hz: np.ndarray) -> np.ndarray:
@@ -119,8 +115,8 @@ def note_groups(f0_hz: np.ndarray, owner: np.ndarray | None = None) -> tuple[np.
 
 
 def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: int = 40,
-              n_iter: int = 80, template_decay: float = 1.0, spread_cents: float = 0.0,
-              release_frames: int = 0) -> np.ndarray:
+              n_iter: int = N_ITER, template_decay: float = 1.0, release_frames: int = 0,
+              lobe_bins: int = LOBE_BINS) -> np.ndarray:
     """Fit every voice's comb to a mixture magnitude; -> each voice's modelled magnitude (V, F, T).
 
     mag: (F, T) mixture STFT magnitude (F = n_fft // 2 + 1). f0_hz: (V, T) each voice's F0 at
@@ -128,7 +124,7 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
     release_frames > 0 each voice also gets a release track (`release_tracks`): its previous
     note, with that note's template and a level of its own, for that many frames after a change.
     """
-    x = torch.as_tensor(np.asarray(mag, dtype=np.float64)).T.contiguous()  # (T, F)
+    x = torch.as_tensor(np.asarray(mag, dtype=np.float32)).T.contiguous()  # (T, F)
     n_frames, n_bins = x.shape
     n_voices = f0_hz.shape[0]
     owner = np.arange(n_voices)
@@ -136,25 +132,25 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
         f0_hz = np.concatenate([f0_hz, release_tracks(f0_hz, release_frames)])
         owner = np.concatenate([owner, owner])
     n_tracks = f0_hz.shape[0]
-    index, weight = comb_layout(f0_hz, sample_rate, n_fft, n_harmonics, spread_cents)  # (T, V', K, J)
+    index, weight = comb_layout(f0_hz, sample_rate, n_fft, n_harmonics, lobe_bins)  # (T, V', K, J)
     flat = (index + n_bins * torch.arange(n_frames)[:, None, None, None]).reshape(-1)  # into (T*F,)
     weight_sum = weight.sum(-1) + EPS  # (T, V', K)
     groups, n_groups = note_groups(f0_hz, owner)
     gid = torch.as_tensor(groups.T.copy())  # (T, V)
-    k = torch.arange(1, n_harmonics + 1, dtype=torch.float64)
+    k = torch.arange(1, n_harmonics + 1, dtype=torch.float32)
     templates = (k ** -template_decay).repeat(n_groups, 1)  # (G, K)
-    level = torch.ones(n_frames, n_tracks, dtype=torch.float64)  # (T, V')
+    level = torch.ones(n_frames, n_tracks, dtype=torch.float32)  # (T, V')
 
     def synth(level, templates):
         amp = level[..., None] * templates[gid]  # (T, V, K)
-        y = torch.zeros(n_frames * n_bins, dtype=torch.float64)
+        y = torch.zeros(n_frames * n_bins, dtype=torch.float32)
         y.index_add_(0, flat, (weight * amp[..., None]).reshape(-1))
         return y.view(n_frames, n_bins) + EPS
 
     def ratio_gain(level, templates):
         """sum_f W (X / Y): the numerator of the KL multiplicative update, per partial (T, V, K)."""
         r = (x / synth(level, templates)).reshape(-1)
-        return (weight * r[index + n_bins * torch.arange(n_frames)[:, None, None, None]]).sum(-1)
+        return (weight * r[flat].view(weight.shape)).sum(-1)
 
     level *= x.sum() / synth(level, templates).sum()
     for _ in range(n_iter):
@@ -162,9 +158,9 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
         level = level * (w_t * ratio_gain(level, templates)).sum(-1) / ((w_t * weight_sum).sum(-1) + EPS)
         num = ratio_gain(level, templates) * level[..., None]  # (T, V, K)
         den = weight_sum * level[..., None]
-        num_g = torch.zeros(n_groups, n_harmonics, dtype=torch.float64).index_add_(0, gid.reshape(-1),
+        num_g = torch.zeros(n_groups, n_harmonics, dtype=torch.float32).index_add_(0, gid.reshape(-1),
                                                                                      num.reshape(-1, n_harmonics))
-        den_g = torch.zeros(n_groups, n_harmonics, dtype=torch.float64).index_add_(0, gid.reshape(-1),
+        den_g = torch.zeros(n_groups, n_harmonics, dtype=torch.float32).index_add_(0, gid.reshape(-1),
                                                                                      den.reshape(-1, n_harmonics))
         templates = templates * num_g / (den_g + EPS)
         scale = templates.amax(-1, keepdim=True) + EPS  # unit-max templates; the level takes the gain
@@ -172,10 +168,10 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
         level = level * scale[gid][..., 0]
 
     amp = level[..., None] * templates[gid]  # (T, V, K)
-    per_voice = torch.zeros(n_frames, n_voices, n_bins, dtype=torch.float64)
+    per_voice = torch.zeros(n_frames, n_voices, n_bins, dtype=torch.float32)
     vflat = (index + n_bins * (torch.as_tensor(owner)[None, :, None, None]
                                + n_voices * torch.arange(n_frames)[:, None, None, None])).reshape(-1)
     per_voice.view(-1).index_add_(0, vflat, (weight * amp[..., None]).reshape(-1))
-    models = per_voice.permute(1, 2, 0).numpy()  # (V, F, T)
+    models = per_voice.permute(1, 2, 0).double().numpy()  # (V, F, T)
     frame_level = models.mean(axis=1, keepdims=True)  # (V, 1, T): uncovered bins follow the frame's voices
     return models + UNMODELLED_FLOOR * frame_level
