@@ -48,8 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from bench import common  # noqa: E402
 from hiaudio.data import PARTS, VERSION, ChoraleDataset, ChoraleExample  # noqa: E402
-from hiaudio.separation import (mixture_baseline, oracle_ratio_mask, pitch_scores,  # noqa: E402
-                                score_informed_nmf, si_sdr_batch)
+from hiaudio.separation import (magnitude_snr_batch, mixture_baseline, oracle_ratio_mask,  # noqa: E402
+                                pitch_scores, score_informed_nmf, si_sdr_batch)
 
 SAMPLE_RATE = 16000
 DURATION_S = 8.0  # excerpt length
@@ -148,14 +148,15 @@ def evaluate_example(ex: ChoraleExample, separate: Callable | None = None, give_
                      for v, part in enumerate(PARTS[:n_voices])}
 
     scores = {key: si_sdr_batch(est, ex.stems).tolist() for key, est in estimates.items()}
-    return {"si_sdr_db": scores, "pitch": pitch, "time_s": time_s}
+    mag_snr = {key: magnitude_snr_batch(est, ex.stems).tolist() for key, est in estimates.items()}
+    return {"si_sdr_db": scores, "mag_snr_db": mag_snr, "pitch": pitch, "time_s": time_s}
 
 
-def summarize(results: list[dict]) -> dict:
-    """Mean SI-SDR per method: {"per_voice": [V], "mean": float, "n_scored": int}."""
+def summarize(results: list[dict], metric: str = "si_sdr_db") -> dict:
+    """Mean of a metric per method: {"per_voice": [V], "mean": float, "n_scored": int}."""
     out = {}
     for key in METHODS:
-        rows = [r["si_sdr_db"][key] for r in results if key in r["si_sdr_db"]]
+        rows = [r[metric][key] for r in results if key in r.get(metric, {})]
         if not rows:
             continue
         table = np.array(rows, dtype=np.float64)  # (N, V)
@@ -204,6 +205,8 @@ def main(argv=None) -> None:
     summary = {renderer: summarize(res) for renderer, res in per_renderer.items()}
     all_results = [r for res in per_renderer.values() for r in res]
     summary["all"] = summarize(all_results)
+    mag_summary = {renderer: summarize(res, "mag_snr_db") for renderer, res in per_renderer.items()}
+    mag_summary["all"] = summarize(all_results, "mag_snr_db")
     pitch = {renderer: summarize_pitch(res) for renderer, res in per_renderer.items()}
 
     n_voices = len(VOICE_LABELS)
@@ -218,6 +221,11 @@ def main(argv=None) -> None:
     print(f"\nSI-SDR (dB) on held-out chorales: {SPLIT} split, {TIMBRE} timbres, {args.duration:g} s excerpts, "
           f"{SAMPLE_RATE} Hz; model rows '-' = no separator given")
     print(common.format_table(["renderer (excerpts)  method", *VOICE_LABELS, "mean"], rows[:-1]))
+
+    mag_rows = [[f"all  {name}", *mag_summary["all"][key]["per_voice"], mag_summary["all"][key]["mean"]]
+                for key, name in METHODS.items() if key in mag_summary["all"]]
+    print("\nMagnitude SNR (dB, STFT 1024/256, blind to phase: scores a resynthesis fairly), all excerpts")
+    print(common.format_table(["method", *VOICE_LABELS, "mean"], mag_rows))
 
     if any(p is not None for p in pitch.values()):
         metrics = ("rpa", "rca", "oa", "vr", "vfa")
@@ -242,6 +250,7 @@ def main(argv=None) -> None:
                      "separator_given_score": bool(args.give_score), "voices": list(PARTS)},
         "methods": METHODS,
         "summary_si_sdr_db": summary,
+        "summary_mag_snr_db": mag_summary,
         "pitch": pitch,
         "timing_s": {"render_or_load": render_s, "methods_total": times, "wall": wall_s},
         "examples": examples_out,

@@ -11,7 +11,7 @@ The benchmark that runs them on held-out chorales is ``python bench/choir_separa
     si_sdr_batch(est, ex.stems)  # (4,) dB, soprano alto tenor bass
 """
 from hiaudio.separation.baselines import mixture_baseline, oracle_ratio_mask, score_informed_nmf
-from hiaudio.separation.metrics import pitch_scores, si_sdr, si_sdr_batch
+from hiaudio.separation.metrics import magnitude_snr_batch, pitch_scores, si_sdr, si_sdr_batch
 
-__all__ = ["mixture_baseline", "oracle_ratio_mask", "pitch_scores", "score_informed_nmf", "si_sdr",
+__all__ = ["magnitude_snr_batch", "mixture_baseline", "oracle_ratio_mask", "pitch_scores", "score_informed_nmf", "si_sdr",
            "si_sdr_batch"]

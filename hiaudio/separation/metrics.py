@@ -5,6 +5,9 @@
   least-squares gain alpha = <est, ref> / <ref, ref>, and
       SI-SDR = 10 log10( |alpha ref|^2 / |est - alpha ref|^2 ).
   A scaled copy scores the same as the original; adding orthogonal noise at SNR x dB scores x.
+* `magnitude_snr_batch`: the SNR of the STFT magnitudes (dB) after the least-squares gain --
+  blind to phase, so it can score a resynthesis whose partials start at other phases (its
+  SI-SDR is meaningless: two equal spectra with different phases are nearly orthogonal).
 * `pitch_scores`: raw pitch / raw chroma / overall accuracy and voicing recall / false alarm
   from mir_eval.melody (Salamon et al. 2014; 50 cent tolerance), for one voice at a time.
 """
@@ -35,6 +38,22 @@ def si_sdr_batch(estimates: np.ndarray, references: np.ndarray, eps: float = EPS
     ratio = (np.sum(target * target, axis=-1) + eps) / (np.sum(noise * noise, axis=-1) + eps)
     out = 10.0 * np.log10(ratio)
     return np.where(ref_energy[..., 0] > 0, out, np.nan)
+
+
+def magnitude_snr_batch(estimates: np.ndarray, references: np.ndarray, n_fft: int = 1024, hop: int = 256,
+                        eps: float = EPS) -> np.ndarray:
+    """10 log10(|R|^2 / |g E - R|^2) over STFT magnitudes (Hann, n_fft, hop), g the least-squares
+    gain of |E| onto |R|: (..., S) pairs -> (...,) dB; NaN for a silent reference."""
+    from hiaudio.separation.baselines import stft
+
+    est = np.abs(stft(np.asarray(estimates, dtype=np.float64), n_fft, hop))
+    ref = np.abs(stft(np.asarray(references, dtype=np.float64), n_fft, hop))
+    axes = (-2, -1)
+    ref_energy = np.sum(ref * ref, axis=axes)
+    gain = np.sum(est * ref, axis=axes) / (np.sum(est * est, axis=axes) + eps)
+    err = np.sum((gain[..., None, None] * est - ref) ** 2, axis=axes)
+    out = 10.0 * np.log10((ref_energy + eps) / (err + eps))
+    return np.where(ref_energy > 0, out, np.nan)
 
 
 def si_sdr(estimate: np.ndarray, reference: np.ndarray, eps: float = EPS) -> float:
