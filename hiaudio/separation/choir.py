@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from hiaudio import audio as audio_io
+from hiaudio.device import on_gpu, pick_device
 from hiaudio.models import salience as salience_model  # registers the "salience" checkpoint class
 from hiaudio.params import VoiceParams
 from hiaudio.separation import comb, multif0
@@ -232,6 +233,18 @@ def _check_parts_found(f0_hz: np.ndarray, loud: np.ndarray, n_voices: int) -> li
     return []
 
 
+@on_gpu
+def part_salience(x: np.ndarray, asset: str = "salience.pt") -> np.ndarray:
+    """The salience model on the mixture (S,) at SAMPLE_RATE -> (T, K) numpy, on the GPU when there is one."""
+    from hiaudio import checkpoints
+
+    model, _ = checkpoints.load_asset(asset, "salience")
+    device = pick_device()
+    model = model.to(device)
+    with torch.no_grad():
+        return model.salience(torch.from_numpy(np.ascontiguousarray(x)).to(device)).cpu().numpy()
+
+
 def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: Sequence[Notes] | None = None,
                    progress: Callable[[float, str], None] | None = None, asset: str = "salience.pt",
                    analyze_voices: bool = True) -> ChoirSeparation:
@@ -241,7 +254,6 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
     start s, duration s) aligned with the recording, or None for blind separation.
     progress(fraction, message) is called between the steps.
     """
-    from hiaudio import checkpoints
     from hiaudio.studio import render
     from hiaudio.studio.analyze import analyze, known_f0
 
@@ -263,9 +275,7 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
         notes = check_score(notes, duration_s, n_voices)
 
     report(0.05, "finding each part's pitch")
-    model, _ = checkpoints.load_asset(asset, "salience")
-    with torch.no_grad():
-        sal = model.salience(torch.from_numpy(x)).numpy()  # (T, K)
+    sal = part_salience(x, asset)  # (T, K)
     times_s = np.arange(sal.shape[0]) * F0_HOP_S
     if notes is None:
         f0_hz = multif0.assign_voices(sal, n_voices)
