@@ -35,7 +35,7 @@ MIN_WINDOW_STEPS = 32  # a training window starts no later than two 4/4 bars bef
 
 @dataclasses.dataclass
 class Config(TrainConfig):
-    steps: int = 150
+    steps: int = 250
     batch_size: int = 8
     lr: float = 2e-3
     weight_decay: float = 0.01
