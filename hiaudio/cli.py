@@ -120,6 +120,9 @@ def run(args: argparse.Namespace) -> None:
     from hiaudio.studio.analyze import analyze
     from hiaudio.studio.edit import apply_edits
 
+    out = getattr(args, "out", None)
+    if out is not None and args.command != "separate":  # a file; `separate --out` is the folder itself
+        out.parent.mkdir(parents=True, exist_ok=True)
     if args.command == "analyze":
         wave, sr = _load(args.audio, args.sample_rate)
         params = analyze(wave, sr)
