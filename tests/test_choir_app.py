@@ -123,3 +123,13 @@ def duet_separation():
     n = min(len(upper), len(lower))
     mix = 0.3 * upper[:n] / np.abs(upper).max() + 0.3 * lower[:n] / np.abs(lower).max()
     return separate_choir(mix, SR, 2, notes=[[(72, 0.1, 1.0), (74, 1.1, 1.0)], [(60, 0.1, 1.0), (62, 1.1, 1.0)]])
+
+
+def test_a_clip_over_the_tabs_limit_is_refused_and_the_session_kept(separated, tmp_path):
+    c, _ = separated
+    long_clip = tmp_path / "long_choir.wav"
+    t = np.arange(int((choir_ui.MAX_CHOIR_S + 5) * 16000)) / 16000
+    sf.write(long_clip, 0.2 * np.sin(2 * np.pi * 220 * t), 16000)
+    with pytest.raises(AppError, match=f"limit is {choir_ui.MAX_CHOIR_S:.0f} s"):
+        c.predict(handle_file(str(long_clip)), None, 4, api_name="/separate")
+    assert "soprano**: +1 st" in c.predict("soprano", *_edit_values(transpose_semitones=1), api_name="/choir_edit")[0]
