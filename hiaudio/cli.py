@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--continue", dest="continue_midi", type=Path, help="a MIDI file whose opening the piece continues")
     p.add_argument("--wav", type=Path, help="also write the chorale sung by our voice model")
     p.add_argument("--xml", type=Path, help="also write MusicXML")
+    p.add_argument("--gm-wav", type=Path, help="also write it played by a GM soundfont (Choir Aahs, fluidsynth)")
     p.add_argument("--allow-crossings", action="store_true", help="let voices cross (by default each voice "
                                                                   "stays below the one above it)")
 
@@ -164,7 +165,7 @@ def run(args: argparse.Namespace) -> None:
 
         print(compose.generate_files(args.out, args.bars, args.pe, args.seed, args.phrases, args.key,
                                      args.temperature, args.top_k, args.wav, args.xml, args.continue_midi,
-                                     keep_order=not args.allow_crossings))
+                                     keep_order=not args.allow_crossings, gm_wav=args.gm_wav))
     elif args.command == "separate":
         from hiaudio.separation import choir
 

@@ -274,7 +274,7 @@ def test_every_encoding_ships_with_a_card():
 def test_cli_generates_midi_xml_and_wav(tmp_path):
     out = tmp_path / "c.mid"
     r = _cli("--out", str(out), "--bars", "2", "--phrases", "1", "--pe", "s-rpe", "--seed", "3", "--key", "A minor",
-             "--xml", str(tmp_path / "c.musicxml"), "--wav", str(tmp_path / "c.wav"))
+             "--xml", str(tmp_path / "c.musicxml"), "--wav", str(tmp_path / "c.wav"), "--gm-wav", str(tmp_path / "gm.wav"))
     assert r.returncode == 0, r.stderr
     assert "2 bars" in r.stdout and "A minor" in r.stdout
     pm = pretty_midi.PrettyMIDI(str(out))
@@ -282,8 +282,10 @@ def test_cli_generates_midi_xml_and_wav(tmp_path):
         VOICE_RANGES[p][0] <= n.pitch <= VOICE_RANGES[p][1] for i, p in zip(pm.instruments, PARTS) for n in i.notes)
     import soundfile as sf
 
-    wave, sr = sf.read(tmp_path / "c.wav")
-    assert sr == 22050 and np.abs(wave).max() > 0.05 and (tmp_path / "c.musicxml").stat().st_size > 1000
+    for name in ("c.wav", "gm.wav"):  # sung by our voice model; played by the soundfont
+        wave, sr = sf.read(tmp_path / name)
+        assert sr == 22050 and len(wave) > 2 * 4 * 60 / compose.DEFAULT_TEMPO_QPM * sr and np.abs(wave).max() > 0.05
+    assert (tmp_path / "c.musicxml").stat().st_size > 1000
 
 
 def _cli_in_process(capsys, *args) -> tuple[int, str]:

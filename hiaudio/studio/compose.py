@@ -401,7 +401,7 @@ def compose(pe: str = "s-ape", n_bars: int = 16, n_phrases: int | None = None, k
 def generate_files(out_midi, n_bars: int = 16, pe: str = "s-ape", seed: int = 0, n_phrases: int | None = None,
                    key: str | None = "C major", temperature: float = 1.0, top_k: int = 0, wav=None,
                    musicxml=None, continue_midi=None, sample_rate: int = 22050,
-                   tempo_qpm: float = DEFAULT_TEMPO_QPM, keep_order: bool = True) -> str:
+                   tempo_qpm: float = DEFAULT_TEMPO_QPM, keep_order: bool = True, gm_wav=None) -> str:
     """What `python -m hiaudio generate` does: compose, write the files; returns a one-line summary."""
     if Path(out_midi).suffix.lower() not in (".mid", ".midi"):
         raise ValueError(f"--out {out_midi} should end in .mid")
@@ -418,5 +418,10 @@ def generate_files(out_midi, n_bars: int = 16, pe: str = "s-ape", seed: int = 0,
 
         audio.save_wav(wav, sing_choir(grid, sample_rate, tempo_qpm, seed), sample_rate)
         written.append(str(wav))
+    if gm_wav:
+        from hiaudio import audio
+
+        audio.save_wav(gm_wav, render_soundfont(grid, sample_rate, tempo_qpm), sample_rate)
+        written.append(str(gm_wav))
     return (f"{', '.join(written)}: {plan.n_bars} bars in {len(plan.bars_per_phrase)} phrases "
             f"({'+'.join(map(str, plan.bars_per_phrase))}), {plan.key_name}, pe={pe}, seed={seed}")
