@@ -13,6 +13,7 @@ TASKS: dict[str, str] = {
     "salience": "hiaudio.train.salience_task",  # multi-pitch salience of a chorale mixture
     "composer": "hiaudio.train.composer_task",  # chorale Transformer, one positional encoding per run
     "wavegrad": "hiaudio.train.wavegrad_task",  # WaveGrad mel vocoder on espeak-ng speech
+    "separator": "hiaudio.train.separator_task",  # choir parts' source-filter parameters, unsupervised
 }
 
 
