@@ -8,9 +8,12 @@ The pipeline, for 1-4 parts taken top-down (soprano, alto, tenor, bass):
    score: each part's F0 is the salience ridge nearest to the score's note, within
    `SCORE_TOLERANCE_CENTS` (so intonation, vibrato and glides are the singer's, not the
    score's); where the ridge is too weak the score's pitch is kept.
-2. **Separation by synthesis.** Each part is a harmonic comb on its F0 track with one harmonic
-   template per sung note and a level per frame, fitted to the mixture magnitude alone
-   (`comb.fit_combs`); the masked stems are the mixture's STFT times each part's ratio mask.
+2. **Separation by synthesis.** The separation network (`hiaudio.models.separator`, trained
+   on mixtures alone) predicts every part's source-filter parameters -- gain and vocal tract
+   per frame -- from the mixture and the F0s; their harmonics start a per-clip fit in which each
+   part is a harmonic comb on its F0 track with one harmonic template per sung note and a level
+   per frame, fitted to the mixture magnitude alone (`comb.fit_combs`, test-time refinement);
+   the masked stems are the mixture's STFT times each part's ratio mask.
 3. **Voice models.** Each masked stem is analysed into `VoiceParams` -- the studio's
    source-filter model: the part's F0 from step 1, all-pole vocal tract, harmonic source,
    noise -- and resynthesized (`*_synth`). Those parameters are what the Choir tab edits.
@@ -48,6 +51,7 @@ MASK_POWER = 1.0  # ratio of magnitudes; picked on validation excerpts (see BENC
 # renders from 10.8 to 13.2 dB (0.15 s: 12.7) and left the voice-model ones alike (9.8 / 9.7);
 # blind, where spurious note changes abound, it cost 0.3-1.2 dB, so blind separation runs without.
 RELEASE_S = 0.3
+NET_ASSET = "separator.pt"  # the separation network whose amplitudes start the comb fit (None: k^-1 templates)
 SCORE_TOLERANCE_CENTS = 100.0  # how far from the score's note the sung F0 is looked for
 SCORE_MIN_SALIENCE = 0.1  # below this the ridge is too weak to trust; keep the score's pitch
 MIN_LINE_SHARE = 0.15  # n lines are sung if at least this share of the sounding frames has n at once
@@ -245,9 +249,26 @@ def part_salience(x: np.ndarray, asset: str = "salience.pt") -> np.ndarray:
         return model.salience(torch.from_numpy(np.ascontiguousarray(x)).to(device)).cpu().numpy()
 
 
+@on_gpu
+def network_amplitudes(mag: np.ndarray, f0_frames: np.ndarray, asset: str = NET_ASSET) -> np.ndarray:
+    """The separation network's harmonic amplitudes for each part: mag (F, T), f0 (V, T) -> (V, T, K)."""
+    from hiaudio import checkpoints
+    from hiaudio.models import separator as separator_model  # registers the "separator" class
+
+    if (separator_model.N_FFT, separator_model.HOP) != (N_FFT, HOP):
+        raise ValueError("the separation network was trained on another STFT than the masks use")
+    model, _ = checkpoints.load_asset(asset, "separator")
+    device = pick_device()
+    model = model.to(device)
+    with torch.no_grad():
+        amps = model(torch.from_numpy(mag.astype(np.float32))[None].to(device),
+                     torch.from_numpy(f0_frames.astype(np.float32))[None].to(device))[0]
+    return amps.cpu().numpy()
+
+
 def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: Sequence[Notes] | None = None,
                    progress: Callable[[float, str], None] | None = None, asset: str = "salience.pt",
-                   analyze_voices: bool = True) -> ChoirSeparation:
+                   analyze_voices: bool = True, net_asset: str | None = NET_ASSET) -> ChoirSeparation:
     """Separate a choir mixture into n_voices parts (top-down) by synthesis; see the module docstring.
 
     mix: (S,) float mono at sample_rate. notes: per part (top-down) a list of (MIDI pitch,
@@ -292,7 +313,12 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
     spec = stft(x, N_FFT, HOP)  # (F, T')
     f0_frames = np.stack([known_f0(f, F0_HOP_S, spec.shape[1], HOP / SAMPLE_RATE) for f in f0_hz])  # (V, T')
     release_frames = int(round(RELEASE_S * SAMPLE_RATE / HOP)) if notes is not None else 0
-    models = comb.fit_combs(np.abs(spec), f0_frames, SAMPLE_RATE, N_FFT, release_frames=release_frames)
+    mag = np.abs(spec)
+    from hiaudio import checkpoints
+
+    use_net = bool(net_asset) and (checkpoints.ASSETS_DIR / net_asset).exists()
+    init_amps = network_amplitudes(mag, f0_frames, net_asset) if use_net else None
+    models = comb.fit_combs(mag, f0_frames, SAMPLE_RATE, N_FFT, release_frames=release_frames, init_amps=init_amps)
     stems = apply_masks(x, models, N_FFT, HOP, MASK_POWER)  # (V, S)
 
     params, synth = [], np.zeros_like(stems)
