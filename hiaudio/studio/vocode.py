@@ -36,9 +36,9 @@ CHECKPOINT = "wavegrad.pt"
 @dataclasses.dataclass(frozen=True)
 class GlaGradSettings:
     """Where and how hard GLA-Grad projects: the best PESQ of the sweep on seen voices in
-    bench/vocoders.py. With the shipped (under-trained) WaveGrad that is every step of 6, the
-    last included; the paper projects only the first, noisiest steps (n_projected < n_steps)."""
-    n_projected: int = 6  # reverse steps, from the noisiest, followed by a projection
+    bench/vocoders.py. With the shipped (under-trained) WaveGrad that is 5 of 6 steps: only the
+    last, least noisy step is left to the model. The paper projects fewer of the first steps."""
+    n_projected: int = 5  # reverse steps, from the noisiest, followed by a projection
     n_iter: int = 16  # fast Griffin-Lim iterations per projection
     momentum: float = 0.99  # fast-GLA momentum (Perraudin et al. 2013); 0 = plain Griffin-Lim
 
