@@ -1,4 +1,8 @@
-"""Choir separation: the metrics and baselines a separation model is judged against.
+"""Choir separation by synthesis, and the metrics and baselines it is judged against.
+
+* `choir`: the pipeline -- per-part F0 (blind or near a score), harmonic combs fitted to the
+  mixture (`comb`), masked stems, per-part voice models; `python -m hiaudio separate`.
+* `multif0`: per-part F0 from the salience network (top-down Viterbi).
 
 * `metrics`: `si_sdr` / `si_sdr_batch` (dB) for stems, `pitch_scores` (mir_eval.melody) for F0.
 * `baselines`: `mixture_baseline` (floor), `oracle_ratio_mask` (ceiling for masking),
