@@ -20,6 +20,8 @@ def _edit_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--transpose", type=float, help="semitones, -24..24")
     g.add_argument("--cents", type=float, help="cents added to the transposition, -100..100")
     g.add_argument("--correction", type=float, help="pitch correction toward the scale, 0..100 %%")
+    g.add_argument("--degrees", type=int, help="move every note this many steps along --key/--scale "
+                                               "(re-harmonize: 2 = a third up), -14..14")
     g.add_argument("--key", choices=NOTE_NAMES, help="tonic of the correction scale")
     g.add_argument("--scale", choices=sorted(SCALES), help="mode of the correction scale")
     g.add_argument("--vibrato", type=float, help="vibrato depth, %% of the original (0..200)")
@@ -31,7 +33,8 @@ def _edit_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 _EDIT_FIELDS = {"transpose": "transpose_semitones", "cents": "transpose_cents",
-                "correction": "pitch_correction_pct", "key": "scale_key", "scale": "scale_mode",
+                "correction": "pitch_correction_pct", "degrees": "scale_degrees", "key": "scale_key",
+                "scale": "scale_mode",
                 "vibrato": "vibrato_pct", "drift": "drift_pct", "formant_shift": "formant_shift",
                 "brightness": "brightness_db_per_oct", "breathiness": "breathiness_db", "gain": "gain_db"}
 

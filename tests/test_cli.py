@@ -39,6 +39,14 @@ def test_edit_transpose_moves_median_f0_and_keeps_duration(voice_wav, tmp_path):
     assert abs(1200 * math.log2(f0_out / f0_in) - 300) < 10
 
 
+def test_edit_degrees_moves_along_the_scale(voice_wav, tmp_path):
+    """180 Hz sits nearest F3 in C major; two scale steps up is A3: +4 semitones."""
+    out = tmp_path / "third.wav"
+    assert cli.main(["edit", str(voice_wav), "--out", str(out), "--degrees", "2", "--key", "C",
+                     "--scale", "major"]) == 0
+    assert abs(1200 * math.log2(median_f0(out)[0] / median_f0(voice_wav)[0]) - 400) < 15
+
+
 def test_analyze_then_synth(voice_wav, tmp_path):
     params = tmp_path / "p.json"
     out = tmp_path / "re.wav"
