@@ -9,11 +9,9 @@ Each tab is built by one `build_*_tab()` function; the handlers are plain functi
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import math
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -25,17 +23,15 @@ import pandas as pd
 import torch
 
 from hiaudio import audio
-from hiaudio.audio import AudioError
 from hiaudio.dsp import losses
-from hiaudio.params import ParamsError
 from hiaudio.studio import ddsp_lab, lab_plots, plots
 from hiaudio.studio.edit import NOTE_NAMES, PRESETS, SCALES, Edits
 from hiaudio.studio.session import VoiceSession, edited_params, render_session, start_session
 from hiaudio.ui.choir import build_choir_tab
+from hiaudio.ui.common import guard, pcm16, safe_stem
 from hiaudio.ui.compose import build_compose_tab
 from hiaudio.ui.vocoders import build_vocoders_tab
 
-log = logging.getLogger("hiaudio.app")
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "assets" / "examples"
 CONCURRENCY_LIMIT = 2  # handlers at once; the studio runs on CPU and a Space has two cores
@@ -90,32 +86,6 @@ class VoiceTab:
 # Handlers: plain functions of (state, values) -> outputs; gr.Error for anything a person can fix
 
 
-def _guard(action: str, advice: str = "try again, or analyze the clip again"):
-    """Turn failures into a gr.Error a person can read; the outputs (and state) stay as they were.
-
-    AudioError messages already say what to do; anything unexpected is logged with its
-    traceback and shown as one short line, ending with `advice`.
-    """
-    def decorate(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except gr.Error:
-                raise
-            except AudioError as err:
-                raise gr.Error(str(err), title="Cannot use this audio", print_exception=False)
-            except ParamsError as err:
-                raise gr.Error(f"{action}: the edited parameters are out of range ({err}). "
-                               "Try smaller edits.", print_exception=False)
-            except Exception as err:  # noqa: BLE001 -- the last line of defence for a handler
-                log.exception("%s failed", action)
-                raise gr.Error(f"{action} failed unexpectedly ({type(err).__name__}). Your "
-                               f"previous result is kept; {advice}.", print_exception=False)
-        return wrapper
-    return decorate
-
-
 def edits_from(*values) -> Edits:
     """Edits from the controls' values in EDIT_FIELDS order; gr.Error when one is out of range."""
     if len(values) != len(EDIT_FIELDS):
@@ -126,13 +96,7 @@ def edits_from(*values) -> Edits:
         raise gr.Error(f"Invalid edit: {err}", print_exception=False)
 
 
-def safe_stem(path: str) -> str:
-    """A file-name-safe stem for downloads: letters, digits, - and _ only, at most 40."""
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(path).stem).strip("_")[:40]
-    return stem or "clip"
-
-
-@_guard("Analysis")
+@guard("Analysis", "try again, or analyze the clip again", shown=())
 def analyze_clip(path: str | None, state: VoiceTab, transpose_semitones, transpose_cents,
                  pitch_correction_pct, vibrato_pct, drift_pct, formant_shift,
                  brightness_db_per_oct, breathiness_db, gain_db, scale_key, scale_mode,
@@ -172,7 +136,7 @@ def analyze_clip(path: str | None, state: VoiceTab, transpose_semitones, transpo
             *_NO_DOWNLOADS)
 
 
-@_guard("Rendering")
+@guard("Rendering", "try again, or analyze the clip again", shown=())
 def render_edits(state: VoiceTab, transpose_semitones, transpose_cents, pitch_correction_pct,
                  vibrato_pct, drift_pct, formant_shift, brightness_db_per_oct, breathiness_db,
                  gain_db, scale_key, scale_mode):
@@ -207,7 +171,7 @@ def render_if_ready(state: VoiceTab, *values):
     return render_edits(state, *values)
 
 
-@_guard("Switching A/B")
+@guard("Switching A/B", "try again, or analyze the clip again", shown=())
 def listen(state: VoiceTab, choice: str):
     """The output player's audio: the original recording or the edited render."""
     if state.session is None:
@@ -219,7 +183,7 @@ def listen(state: VoiceTab, choice: str):
     return session.sample_rate, pcm16(render_session(dataclasses.replace(session), session.edits))
 
 
-@_guard("Export")
+@guard("Export", "try again, or analyze the clip again", shown=())
 def export(state: VoiceTab):
     """Write the edited WAV and the edited parameters (JSON) into this session's folder.
 
@@ -303,11 +267,6 @@ def _filter_plot(session: VoiceSession):
     return plots.filter_figure(session.params, session.edited)
 
 
-def pcm16(wave: np.ndarray) -> np.ndarray:
-    """float [-1, 1] -> int16, what the player's WAV holds (gradio would warn, then do it)."""
-    return (np.clip(wave, -1.0, 1.0) * 32767.0).round().astype(np.int16)
-
-
 def _cache_dir() -> str:
     """gradio's cache folder (GRADIO_TEMP_DIR, else <tmp>/gradio), where downloads are served."""
     path = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
@@ -377,7 +336,7 @@ def _lab_losses(loss_names) -> list[str]:
     return names
 
 
-@_guard("Landscape", LAB_ADVICE)
+@guard("Landscape", LAB_ADVICE, shown=())
 def compute_landscape(target_f0_hz, n_harmonics, amplitude_mode, rolloff_db_per_oct, seed,
                       noise_db, range_oct, loss_names, progress=gr.Progress()):
     """Each chosen loss and its descent direction against the candidate F0 of the target tone.
@@ -409,7 +368,7 @@ def compute_landscape(target_f0_hz, n_harmonics, amplitude_mode, rolloff_db_per_
     return lab_plots.landscape_figure(result, names), status
 
 
-@_guard("Fit", LAB_ADVICE)
+@guard("Fit", LAB_ADVICE, shown=())
 def fit_lab(target_f0_hz, n_harmonics, amplitude_mode, rolloff_db_per_oct, seed, noise_db,
             loss_names, n_inits, spread_oct, steps, progress=gr.Progress()):
     """Estimate the target tone's F0 (and harmonic amplitudes) by gradient descent through the

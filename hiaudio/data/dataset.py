@@ -108,3 +108,19 @@ class ChoraleDataset(torch.utils.data.Dataset):
         if ex.f0_sung_hz is not None:
             item["f0_sung_hz"] = torch.from_numpy(ex.f0_sung_hz)
         return item
+
+
+class ExampleSets(torch.utils.data.Dataset):
+    """Several `ChoraleDataset`s (e.g. one per renderer) indexed as one; `example(i)` gives the
+    i-th `ChoraleExample` across them. Training tasks subclass it and turn examples into tensors."""
+
+    def __init__(self, sets):
+        self.sets = list(sets)
+        self.sizes = np.cumsum([0] + [len(s) for s in self.sets])
+
+    def __len__(self) -> int:
+        return int(self.sizes[-1])
+
+    def example(self, i: int) -> ChoraleExample:
+        j = int(np.searchsorted(self.sizes, i, side="right") - 1)
+        return self.sets[j].example(i - int(self.sizes[j]))

@@ -10,9 +10,9 @@ The pipeline, for 1-4 parts taken top-down (soprano, alto, tenor, bass):
    score's); where the ridge is too weak the score's pitch is kept.
 2. **Separation by synthesis.** Each part is a harmonic comb on its F0 track with one harmonic
    template per sung note and a level per frame, fitted to the mixture magnitude alone
-   (`comb.fit_combs`; optionally started from the separation network's source-filter
-   amplitudes, `hiaudio.models.separator`, see NET_ASSET); the masked stems are the mixture's
-   STFT times each part's ratio mask.
+   (`comb.fit_combs`); the masked stems are the mixture's STFT times each part's ratio mask.
+   (The UMSS-style network, `hiaudio.models.separator`, is trained but not used: started from
+   its amplitudes the fit ended where it ends alone; see BENCHMARKS.md.)
 3. **Voice models.** Each masked stem is analysed into `VoiceParams` -- the studio's
    source-filter model: the part's F0 from step 1, all-pole vocal tract, harmonic source,
    noise -- and resynthesized (`*_synth`). Those parameters are what the Choir tab edits.
@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from hiaudio import audio as audio_io
+from hiaudio.data.render import score_f0
 from hiaudio.device import on_gpu, pick_device
 from hiaudio.models import salience as salience_model  # registers the "salience" checkpoint class
 from hiaudio.params import VoiceParams
@@ -48,14 +49,9 @@ MASK_POWER = 1.0  # ratio of magnitudes; picked on validation excerpts (see BENC
 # With a score, each part's previous note also rings on this long after every change (release,
 # reverb), with its own level. On 8 validation excerpts (held-out timbres) it took the fluidsynth
 # renders from 10.8 to 13.2 dB (0.15 s: 12.7) and left the voice-model ones alike (9.8 / 9.7);
-# blind, where spurious note changes abound, it cost 0.3-1.2 dB, so blind separation runs without.
+# blind, where spurious note changes abound, it cost the fluidsynth renders 0.3-1.2 dB (voice
+# renders +0.3-0.4), so blind separation runs without.
 RELEASE_S = 0.3
-# The separation network (`python -m hiaudio.train separator`) can start the comb fit from its
-# amplitudes. Measured on 8 validation excerpts (held-out timbres, with the score): the network
-# alone 10.8 dB masked SI-SDR, the comb fit alone 11.8, the fit started from the network 11.8 --
-# the fit lands in the same place, so the network costs time and earns nothing yet and does not
-# ship; set NET_ASSET to a shipped checkpoint's name to use one.
-NET_ASSET: str | None = None
 SCORE_TOLERANCE_CENTS = 100.0  # how far from the score's note the sung F0 is looked for
 SCORE_MIN_SALIENCE = 0.1  # below this the ridge is too weak to trust; keep the score's pitch
 MIN_LINE_SHARE = 0.15  # n lines are sung if at least this share of the sounding frames has n at once
@@ -157,14 +153,6 @@ def check_score(notes: Sequence[Notes], duration_s: float, n_voices: int) -> lis
     return notes
 
 
-def score_f0(notes: Notes, times_s: np.ndarray) -> np.ndarray:
-    """A part's score pitch (Hz) at times_s, 0 where it rests; a later note wins an overlap."""
-    f0 = np.zeros(len(times_s))
-    for pitch, start_s, dur_s in notes:
-        f0[(times_s >= start_s) & (times_s < start_s + dur_s)] = 440.0 * 2 ** ((pitch - 69) / 12)
-    return f0
-
-
 def f0_near_score(salience: np.ndarray, score_hz: np.ndarray, tolerance_cents: float = SCORE_TOLERANCE_CENTS,
                   min_salience: float = SCORE_MIN_SALIENCE) -> np.ndarray:
     """The salience ridge nearest the score: salience (T, K), score_hz (V, T) -> f0_hz (V, T).
@@ -253,26 +241,9 @@ def part_salience(x: np.ndarray, asset: str = "salience.pt") -> np.ndarray:
         return model.salience(torch.from_numpy(np.ascontiguousarray(x)).to(device)).cpu().numpy()
 
 
-@on_gpu
-def network_amplitudes(mag: np.ndarray, f0_frames: np.ndarray, asset: str = NET_ASSET) -> np.ndarray:
-    """The separation network's harmonic amplitudes for each part: mag (F, T), f0 (V, T) -> (V, T, K)."""
-    from hiaudio import checkpoints
-    from hiaudio.models import separator as separator_model  # registers the "separator" class
-
-    if (separator_model.N_FFT, separator_model.HOP) != (N_FFT, HOP):
-        raise ValueError("the separation network was trained on another STFT than the masks use")
-    model, _ = checkpoints.load_asset(asset, "separator")
-    device = pick_device()
-    model = model.to(device)
-    with torch.no_grad():
-        amps = model(torch.from_numpy(mag.astype(np.float32))[None].to(device),
-                     torch.from_numpy(f0_frames.astype(np.float32))[None].to(device))[0]
-    return amps.cpu().numpy()
-
-
 def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: Sequence[Notes] | None = None,
                    progress: Callable[[float, str], None] | None = None, asset: str = "salience.pt",
-                   analyze_voices: bool = True, net_asset: str | None = NET_ASSET) -> ChoirSeparation:
+                   analyze_voices: bool = True) -> ChoirSeparation:
     """Separate a choir mixture into n_voices parts (top-down) by synthesis; see the module docstring.
 
     mix: (S,) float mono at sample_rate. notes: per part (top-down) a list of (MIDI pitch,
@@ -311,18 +282,14 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
         loud = frame_rms[np.clip((times_s * SAMPLE_RATE).astype(int), 0, len(x) - 1)] > 10 ** (-40 / 20) * peak
         warnings = _check_parts_found(f0_hz, loud, n_voices)
     else:
-        f0_hz = f0_near_score(sal, np.stack([score_f0(p, times_s) for p in notes]))
+        hop = round(F0_HOP_S * SAMPLE_RATE)
+        f0_hz = f0_near_score(sal, np.stack([score_f0(p, len(times_s), hop, SAMPLE_RATE) for p in notes]))
 
     report(0.3, "separating the parts by synthesis")
     spec = stft(x, N_FFT, HOP)  # (F, T')
     f0_frames = np.stack([known_f0(f, F0_HOP_S, spec.shape[1], HOP / SAMPLE_RATE) for f in f0_hz])  # (V, T')
     release_frames = int(round(RELEASE_S * SAMPLE_RATE / HOP)) if notes is not None else 0
-    mag = np.abs(spec)
-    from hiaudio import checkpoints
-
-    use_net = bool(net_asset) and (checkpoints.ASSETS_DIR / net_asset).exists()
-    init_amps = network_amplitudes(mag, f0_frames, net_asset) if use_net else None
-    models = comb.fit_combs(mag, f0_frames, SAMPLE_RATE, N_FFT, release_frames=release_frames, init_amps=init_amps)
+    models = comb.fit_combs(np.abs(spec), f0_frames, SAMPLE_RATE, N_FFT, release_frames=release_frames)
     stems = apply_masks(x, models, N_FFT, HOP, MASK_POWER)  # (V, S)
 
     params, synth = [], np.zeros_like(stems)

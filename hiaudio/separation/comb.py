@@ -31,7 +31,7 @@ import torch
 
 LOBE_BINS = 4  # bins each side of a partial's centre that its kernel covers (main lobe +-2, first side lobes)
 # KL updates. On 8 validation excerpts (held-out timbres, with the score) 40 iterations scored as
-# well as 80 (mean 11.7 vs 11.5 dB) in half the time; main lobes only (LOBE_BINS 2) lost 0.1-0.4 dB.
+# well as 80 (mean 11.7 vs 11.5 dB) in half the time; main lobes only (LOBE_BINS 2) lost up to 0.2 dB.
 N_ITER = 40
 EPS = 1e-9
 UNMODELLED_FLOOR = 1e-6  # share of bins no comb covers, times each voice's frame level
@@ -116,15 +116,13 @@ def note_groups(f0_hz: np.ndarray, owner: np.ndarray | None = None) -> tuple[np.
 
 def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: int = 40,
               n_iter: int = N_ITER, template_decay: float = 1.0, release_frames: int = 0,
-              lobe_bins: int = LOBE_BINS, init_amps: np.ndarray | None = None) -> np.ndarray:
+              lobe_bins: int = LOBE_BINS) -> np.ndarray:
     """Fit every voice's comb to a mixture magnitude; -> each voice's modelled magnitude (V, F, T).
 
     mag: (F, T) mixture STFT magnitude (F = n_fft // 2 + 1). f0_hz: (V, T) each voice's F0 at
     the STFT frames, 0 where it is silent. Templates start at k^-template_decay. With
     release_frames > 0 each voice also gets a release track (`release_tracks`): its previous
     note, with that note's template and a level of its own, for that many frames after a change.
-    init_amps (V, T, K): harmonic amplitudes to start from (e.g. the separation network's): each
-    note's template starts at their mean shape over its frames, each frame's level at their peak.
     """
     x = torch.as_tensor(np.asarray(mag, dtype=np.float32)).T.contiguous()  # (T, F)
     n_frames, n_bins = x.shape
@@ -154,17 +152,6 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
         r = (x / synth(level, templates)).reshape(-1)
         return (weight * r[flat].view(weight.shape)).sum(-1)
 
-    if init_amps is not None:
-        amps = torch.as_tensor(np.asarray(init_amps, dtype=np.float32)).permute(1, 0, 2)  # (T, V, K)
-        peak = amps.amax(-1).clamp(min=EPS)  # (T, V)
-        shape = amps / peak[..., None]
-        gid_main = gid[:, :n_voices].reshape(-1)
-        sums = torch.zeros(n_groups, n_harmonics).index_add_(0, gid_main, shape.reshape(-1, n_harmonics))
-        counts = torch.zeros(n_groups).index_add_(0, gid_main, torch.ones(gid_main.shape[0]))
-        seen = counts > 0
-        templates[seen] = (sums[seen] / counts[seen, None]).clamp(min=1e-4)
-        templates = templates / templates.amax(-1, keepdim=True)
-        level[:, :n_voices] = peak
     level *= x.sum() / synth(level, templates).sum()
     for _ in range(n_iter):
         w_t = templates[gid]  # (T, V, K)

@@ -15,6 +15,7 @@ import dataclasses
 
 import numpy as np
 
+from hiaudio.separation import comb
 from hiaudio.separation.choir import ChoirSeparation
 from hiaudio.studio import render as render_mod
 from hiaudio.studio.edit import Edits, pitch_layers
@@ -125,7 +126,7 @@ def estimate_key(f0_hz: np.ndarray) -> tuple[str, str]:
     f0 = f0[f0 > 0]
     if f0.size == 0:
         return "C", "major"
-    pcs = np.mod(np.round(69 + 12 * np.log2(f0 / 440.0)).astype(np.int64), 12)
+    pcs = np.mod(comb.midi_of(f0), 12)
     hist = np.bincount(pcs, minlength=12).astype(np.float64)
     best = max(((np.corrcoef(hist, np.roll(profile, tonic))[0, 1], tonic, mode)
                 for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE))

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from hiaudio.data import VERSION, ChoraleDataset
+from hiaudio.data.dataset import ExampleSets
 from hiaudio.models.salience import N_BINS, SalienceCNN, hz_to_bin
 from hiaudio.train.config import TrainConfig
 from hiaudio.train.loop import Task
@@ -46,19 +47,15 @@ def salience_target(f0_hz: torch.Tensor, n_bins: int = N_BINS, blur_bins: float 
     return g.amax(dim=-3)  # (..., T, K)
 
 
-class _Frames(torch.utils.data.Dataset):
+class _Frames(ExampleSets):
     """(mixture crop (S,), f0_hz (4, T)) pairs from one or more ChoraleDatasets, T = S // hop + 1."""
 
     def __init__(self, sets, crop_s: float | None, seed: int):
-        self.sets, self.crop_s, self.seed = sets, crop_s, seed
-        self.sizes = np.cumsum([0] + [len(s) for s in sets])
-
-    def __len__(self):
-        return int(self.sizes[-1])
+        super().__init__(sets)
+        self.crop_s, self.seed = crop_s, seed
 
     def __getitem__(self, i):
-        j = int(np.searchsorted(self.sizes, i, side="right") - 1)
-        ex = self.sets[j].example(i - int(self.sizes[j]))
+        ex = self.example(i)
         mix, f0, hop = torch.from_numpy(ex.mixture), torch.from_numpy(ex.f0_hz), ex.hop_samples
         n_frames = mix.shape[-1] // hop + 1
         f0 = torch.nn.functional.pad(f0, (0, max(0, n_frames - f0.shape[-1])))[:, :n_frames]

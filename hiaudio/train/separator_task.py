@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from hiaudio.data import VERSION, ChoraleDataset
+from hiaudio.data.dataset import ExampleSets
 from hiaudio.models.separator import HOP, N_FFT, SAMPLE_RATE, ChoirSeparatorNet, comb_magnitudes, kl_loss
 from hiaudio.separation.baselines import apply_masks, stft
 from hiaudio.separation.metrics import si_sdr_batch
@@ -40,19 +41,11 @@ class Config(TrainConfig):
     n_val: int = 6  # validation excerpts per renderer (held-out timbres)
 
 
-class _Mixtures(torch.utils.data.Dataset):
+class _Mixtures(ExampleSets):
     """(mixture magnitude (F, T), F0 at the STFT frames (V, T), mixture (S,), stems (V, S))."""
 
-    def __init__(self, sets):
-        self.sets = sets
-        self.sizes = np.cumsum([0] + [len(s) for s in sets])
-
-    def __len__(self):
-        return int(self.sizes[-1])
-
     def __getitem__(self, i):
-        j = int(np.searchsorted(self.sizes, i, side="right") - 1)
-        ex = self.sets[j].example(i - int(self.sizes[j]))
+        ex = self.example(i)
         f0 = ex.f0_sung_hz if ex.f0_sung_hz is not None else ex.f0_hz
         mag = np.abs(stft(ex.mixture, N_FFT, HOP)).astype(np.float32)  # (F, T)
         hop_s = ex.hop_samples / ex.sample_rate

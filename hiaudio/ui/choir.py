@@ -8,9 +8,7 @@ was: handlers build the new values first and only then touch the state.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
-import logging
 import shutil
 import tempfile
 import time
@@ -20,13 +18,11 @@ import gradio as gr
 import numpy as np
 
 from hiaudio import audio
-from hiaudio.audio import AudioError
-from hiaudio.params import ParamsError
 from hiaudio.separation import choir
 from hiaudio.studio import choir_plots, choir_session
 from hiaudio.studio.edit import NOTE_NAMES, SCALES, Edits
+from hiaudio.ui.common import guard, pcm16, safe_stem
 
-log = logging.getLogger(__name__)
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "examples"
 MAX_CHOIR_S = 30.0  # the tab separates at most this long a clip (about 1 s of work per 1-2 s of audio here)
@@ -76,33 +72,8 @@ def delete_state(state: ChoirTab) -> None:
     state.clear_folder()
 
 
-def _guard(action: str, advice: str = "try again"):
-    """Failures -> gr.Error a person can act on; never a traceback. The state is left as it was."""
-    def decorate(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except gr.Error:
-                raise
-            except AudioError as err:
-                raise gr.Error(str(err), title="Cannot use this audio", print_exception=False)
-            except (choir.SeparationError, ParamsError, ValueError) as err:
-                raise gr.Error(f"{action}: {err}", print_exception=False)
-            except Exception as err:  # noqa: BLE001 -- the last line of defence for a handler
-                log.exception("%s failed", action)
-                raise gr.Error(f"{action} failed unexpectedly ({type(err).__name__}). What you had is "
-                               f"kept; {advice}.", print_exception=False)
-        return wrapper
-    return decorate
-
-
-def _pcm16(wave: np.ndarray) -> np.ndarray:
-    return (np.clip(wave, -1.0, 1.0) * 32767.0).round().astype(np.int16)
-
-
 def _player(session: choir_session.ChoirSession, wave: np.ndarray):
-    return (session.sample_rate, _pcm16(wave))
+    return (session.sample_rate, pcm16(wave))
 
 
 def edits_from(values) -> Edits:
@@ -141,12 +112,17 @@ def _status(state: ChoirTab) -> str:
     return " · ".join(lines)
 
 
-def _part_players(state: ChoirTab) -> list:
-    """One update per part slot: the part's audio and label, hidden beyond the separated parts."""
+def _part_players(state: ChoirTab, only: int | None = None) -> list:
+    """One update per part slot: the part's audio and label, hidden beyond the separated parts.
+
+    With `only`, the other slots are skipped: a slider move re-encodes one player, not four.
+    """
     s = state.session
     out = []
     for v in range(len(PARTS)):
-        if v < len(s.names):
+        if only is not None and v != only:
+            out.append(gr.skip())
+        elif v < len(s.names):
             label = f"{PARTS[v]} ({'edited' if s.edited(v) else 'separated'})"
             out.append(gr.update(value=_player(s, s.audio[v]), label=label, visible=True))
         else:
@@ -154,7 +130,7 @@ def _part_players(state: ChoirTab) -> list:
     return out
 
 
-@_guard("Separation", "try a shorter clip, fewer voices, or the score")
+@guard("Separation", "try a shorter clip, fewer voices, or the score")
 def separate_clip(path: str | None, score_path: str | None, n_voices, state: ChoirTab, progress=gr.Progress()):
     """Load, check and separate a recording. Returns (state, status, remix, plot, 4 part players,
     part choice, the mix controls reset)."""
@@ -173,7 +149,7 @@ def separate_clip(path: str | None, score_path: str | None, n_voices, state: Cho
     took_s = time.perf_counter() - started
     new = ChoirTab(session=choir_session.start_choir_session(result),
                    spectrogram=choir_plots.mixture_spectrogram(result.mixture, result.sample_rate),
-                   clip_name=re_stem(path))
+                   clip_name=safe_stem(path))
     state.clear_folder()
     s = new.session
     status = (f"Separated **{Path(path).name}** ({len(wave) / sr:.1f} s) into {n_voices} parts in {took_s:.1f} s"
@@ -185,20 +161,13 @@ def separate_clip(path: str | None, score_path: str | None, n_voices, state: Cho
             *([0.0] * len(PARTS)), *([False] * len(PARTS)), *([False] * len(PARTS)), key, mode)
 
 
-def re_stem(path: str) -> str:
-    import re
-
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(path).stem).strip("_")[:40]
-    return stem or "choir"
-
-
 def _session(state: ChoirTab) -> choir_session.ChoirSession:
     if state is None or state.session is None:
         raise gr.Error(NO_SEPARATION, print_exception=False)
     return state.session
 
 
-@_guard("Loading the part's edits")
+@guard("Loading the part's edits")
 def select_part(state: ChoirTab, part: str):
     """The sliders set to the chosen part's current edits (key and scale stay: they are the piece's)."""
     s = _session(state)
@@ -206,24 +175,26 @@ def select_part(state: ChoirTab, part: str):
     return tuple(getattr(e, c.field) for c in EDIT_CONTROLS)
 
 
-@_guard("Editing the part")
+@guard("Editing the part")
 def edit_part(state: ChoirTab, part: str, *values):
     """Apply the controls to one part and remix. Returns (status, remix, plot, 4 part players)."""
     s = _session(state)
     edits = edits_from(values)
-    choir_session.set_part_edits(s, choir_session.part_index(s, part), edits)
-    return (_status(state), _player(s, choir_session.remix(s)), _figure(state), *_part_players(state))
+    v = choir_session.part_index(s, part)
+    choir_session.set_part_edits(s, v, edits)
+    return (_status(state), _player(s, choir_session.remix(s)), _figure(state), *_part_players(state, only=v))
 
 
-@_guard("Resetting the part")
+@guard("Resetting the part")
 def reset_part(state: ChoirTab, part: str):
     s = _session(state)
-    choir_session.set_part_edits(s, choir_session.part_index(s, part), Edits())
+    v = choir_session.part_index(s, part)
+    choir_session.set_part_edits(s, v, Edits())
     return (*(getattr(Edits(), c.field) for c in EDIT_CONTROLS), _status(state), _player(s, choir_session.remix(s)),
-            _figure(state), *_part_players(state))
+            _figure(state), *_part_players(state, only=v))
 
 
-@_guard("Mixing")
+@guard("Mixing")
 def mix_parts(state: ChoirTab, *values):
     """Gains (dB), mutes and solos of the 4 part slots -> the remix."""
     s = _session(state)
@@ -233,7 +204,7 @@ def mix_parts(state: ChoirTab, *values):
     return _player(s, choir_session.remix(s))
 
 
-@_guard("Export")
+@guard("Export")
 def export(state: ChoirTab):
     """Every part (as it plays now), the remix and the parameters, as files to download."""
     s = _session(state)

@@ -10,24 +10,20 @@ session ends.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import logging
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
 import torch
 
 from hiaudio import audio
-from hiaudio.checkpoints import CheckpointError
 from hiaudio.models.composer import PE_KINDS
 from hiaudio.studio import compose
 from hiaudio.studio.compose_plots import piano_roll
+from hiaudio.ui.common import guard, pcm16
 
-log = logging.getLogger(__name__)
 
 SING_RATE = 16000  # the sung choir's sample rate (the voice model's cost grows with it)
 MAX_TAB_BARS = 32  # the tab writes at most this much (the CLI goes to compose.MAX_BARS)
@@ -59,32 +55,6 @@ def delete_state(state: ComposeTab) -> None:
         state.clear()
 
 
-def _guard(action: str):
-    """ValueError (bad settings, a bad MIDI file, a missing model) -> gr.Error with its message;
-    anything else is logged and shown as one line, never a traceback."""
-    def decorate(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except gr.Error:
-                raise
-            except CheckpointError as err:
-                raise gr.Error(f"{action}: the model is missing or damaged ({err}).", print_exception=False)
-            except ValueError as err:
-                raise gr.Error(f"{action}: {err}", print_exception=False)
-            except Exception as err:  # noqa: BLE001 -- the last line of defence for a handler
-                log.exception("%s failed", action)
-                raise gr.Error(f"{action} failed unexpectedly ({type(err).__name__}); try again, or "
-                               "with fewer bars.", print_exception=False)
-        return wrapper
-    return decorate
-
-
-def _pcm16(wave: np.ndarray) -> np.ndarray:
-    return (np.clip(wave, -1.0, 1.0) * 32767.0).round().astype(np.int16)
-
-
 def _whole(value, name: str, lo: int, hi: int) -> int:
     if value is None or not float(value).is_integer() or not lo <= int(value) <= hi:
         raise gr.Error(f"{name} must be a whole number from {lo} to {hi}; got {value}.")
@@ -106,12 +76,12 @@ def compose_one(pe: str, plan: compose.Plan, temperature: float, top_k: int, see
         wave = compose.sing_choir(grid, SING_RATE, seed=seed)
         audio.save_wav(folder / f"{stem}.wav", wave, SING_RATE)
         files.append(str(folder / f"{stem}.wav"))
-        sung = (SING_RATE, _pcm16(wave))
+        sung = (SING_RATE, pcm16(wave))
     fig = piano_roll(grid, plan.bars_per_phrase, f"{PE_LABELS[pe]} — seed {seed}, {plan.key_name}")
     return fig, sung, files, compute_s
 
 
-@_guard("Composing")
+@guard("Composing", "try again, or with fewer bars")
 def compose_pair(state: ComposeTab, pe_a: str, pe_b: str, bars, phrases, key: str, temperature, top_k, seed,
                  sing: bool, midi_path: str | None = None, keep_order: bool = True):
     """Returns (state, status, fig A, audio A, files A, fig B, audio B, files B); B stays empty when off."""

@@ -7,8 +7,6 @@ per-user state.
 """
 from __future__ import annotations
 
-import functools
-import logging
 from pathlib import Path
 
 import gradio as gr
@@ -17,41 +15,14 @@ import pandas as pd
 import torch
 
 from hiaudio import audio
-from hiaudio.audio import AudioError
 from hiaudio.studio import vocode
+from hiaudio.ui.common import guard, pcm16
 
-log = logging.getLogger(__name__)
 
 MAX_VOCODE_S = 10.0  # the tab vocodes at most this much of a clip: all methods at 25 steps take ~25 s
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "examples"
 TABLE_HEADERS = ["method", "PESQ-WB", "STOI", "log-mel distance (dB)", "RTF", "time (s)"]
 METHOD_LABELS = {"griffin-lim": "Griffin-Lim", "wavegrad": "WaveGrad", "gla-grad": "GLA-Grad"}
-
-
-def _guard(action: str):
-    """For a generator handler: AudioError / ValueError -> gr.Error with its message; anything
-    else is logged and shown as one line, never a traceback."""
-    def decorate(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            try:
-                yield from fn(*args, **kwargs)
-            except gr.Error:
-                raise
-            except AudioError as err:
-                raise gr.Error(str(err), title="Cannot use this audio", print_exception=False)
-            except ValueError as err:
-                raise gr.Error(f"{action}: {err}", print_exception=False)
-            except Exception as err:  # noqa: BLE001 -- the last line of defence for a handler
-                log.exception("%s failed", action)
-                raise gr.Error(f"{action} failed unexpectedly ({type(err).__name__}); try again, "
-                               "or with fewer steps.", print_exception=False)
-        return wrapper
-    return decorate
-
-
-def _pcm16(wave: np.ndarray) -> np.ndarray:
-    return (np.clip(wave, -1.0, 1.0) * 32767.0).round().astype(np.int16)
 
 
 def load_clip(path: str | None) -> tuple[np.ndarray, str]:
@@ -67,7 +38,7 @@ def load_clip(path: str | None) -> tuple[np.ndarray, str]:
     return wave, f"{len(wave) / sr:.2f} s at {sr} Hz" + "".join(f"; {n}" for n in notes)
 
 
-@_guard("Vocoding")
+@guard("Vocoding", "try again, or with fewer steps")
 def vocode_clip(path: str | None, methods: list[str], n_steps: int, n_projected: int, n_iter: int,
                 seed: int):
     """Yields (table, status, original audio, original plot, audio_1, plot_1, ...) after the clip is
@@ -80,7 +51,7 @@ def vocode_clip(path: str | None, methods: list[str], n_steps: int, n_projected:
     sr = vocode.SAMPLE_RATE
     slots: dict[str, tuple] = {m: (None, None) for m in vocode.METHODS}
     rows: list[list] = []
-    original = ((sr, _pcm16(wave)), vocode.mel_figure(wave, "original"))
+    original = ((sr, pcm16(wave)), vocode.mel_figure(wave, "original"))
 
     def outputs(status: str):
         table = pd.DataFrame(rows, columns=TABLE_HEADERS)
@@ -94,7 +65,7 @@ def vocode_clip(path: str | None, methods: list[str], n_steps: int, n_projected:
         label = METHOD_LABELS[method] + ("" if out.n_steps is None else f"-{out.n_steps}")
         rows.append([label, round(scores["pesq_wb"], 2), round(scores["stoi"], 3),
                      round(scores["log_mel_db"], 2), round(out.rtf, 2), round(out.compute_s, 2)])
-        slots[method] = ((sr, _pcm16(out.audio)), vocode.mel_figure(out.audio, label))
+        slots[method] = ((sr, pcm16(out.audio)), vocode.mel_figure(out.audio, label))
         left = methods[i + 1:]
         status = f"{about}. " + (f"Next: {', '.join(METHOD_LABELS[m] for m in left)} ..." if left else "Done.")
         yield outputs(status)
