@@ -15,6 +15,8 @@ import math
 import numpy as np
 import torch
 
+from hiaudio.limits import check_deadline
+
 
 @dataclasses.dataclass
 class PitchConfig:
@@ -159,6 +161,8 @@ def _viterbi(obs: torch.Tensor, quiet: torch.Tensor, cfg: PitchConfig, n_bins: i
     valid = (offsets >= 0) & (offsets < n_bins)
     offsets = offsets.clip(0, n_bins - 1)
     for t in range(1, n_frames):
+        if t % 256 == 0:
+            check_deadline()
         cand = np.where(valid, score_v[offsets] + jump, -np.inf)  # (n_bins, 2R+1)
         arg = cand.argmax(-1)
         best_v = cand[np.arange(n_bins), arg]

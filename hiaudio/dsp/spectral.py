@@ -20,6 +20,8 @@ import functools
 import torch
 import torchaudio
 
+from hiaudio.limits import check_deadline
+
 
 @dataclasses.dataclass(frozen=True)
 class MelConfig:
@@ -128,6 +130,7 @@ def fast_griffin_lim(mag: torch.Tensor, spec: torch.Tensor, length: int, cfg: Me
     angles = spec / (spec.abs() + 1e-16)
     previous = torch.zeros_like(spec)  # momentum state starts at zero
     for _ in range(n_iter):
+        check_deadline()
         rebuilt = stft(istft(mag * angles, length, cfg), cfg)  # the consistent STFT nearest mag * angles
         angles = rebuilt - alpha * previous
         angles = angles / (angles.abs() + 1e-16)

@@ -66,22 +66,31 @@ def harmonic_stack(audio: torch.Tensor, sample_rate: int = SAMPLE_RATE, n_fft: i
 class SalienceCNN(nn.Module):
     """Harmonic stack -> salience logits (B, T, n_bins): a few 2-D convolutions, then a 1x1 conv.
 
-    channels: width of the hidden conv layers. The last hidden layer is dilated along frequency
+    channels: width of the hidden conv layers. The third hidden layer is dilated along frequency
     (3 bins = 60 cents apart) to widen the view across a semitone-plus without more weights.
+    time_context: extra layers dilated along time (5 taps, 4, 8, ... frames apart), each widening
+    the view by +-40, +-80, ... ms, so a note's onset and the line it continues are in sight.
     """
 
-    def __init__(self, channels: int = 8, n_fft: int = 2048, hop: int = 80, sample_rate: int = SAMPLE_RATE):
+    def __init__(self, channels: int = 8, time_context: int = 0, n_fft: int = 2048, hop: int = 80,
+                 sample_rate: int = SAMPLE_RATE):
         super().__init__()
         self.n_fft, self.hop, self.sample_rate = n_fft, hop, sample_rate
         self.n_bins = N_BINS
         h, c = len(HARMONICS), channels
-        self.net = nn.Sequential(
+        layers = [
             nn.Conv2d(h, c, 5, padding=2), nn.BatchNorm2d(c), nn.ReLU(),
             nn.Conv2d(c, c, 5, padding=2), nn.BatchNorm2d(c), nn.ReLU(),
             nn.Conv2d(c, c, 3, padding=(1, 3), dilation=(1, 3)), nn.BatchNorm2d(c), nn.ReLU(),
+        ]
+        for i in range(time_context):
+            d = 4 * 2 ** i
+            layers += [nn.Conv2d(c, c, (5, 1), padding=(2 * d, 0), dilation=(d, 1)), nn.BatchNorm2d(c), nn.ReLU()]
+        layers += [
             nn.Conv2d(c, c, (1, 25), padding=(0, 12)), nn.BatchNorm2d(c), nn.ReLU(),  # 25 bins = 500 cents
             nn.Conv2d(c, 1, 1),
-        )
+        ]
+        self.net = nn.Sequential(*layers)
 
     def features(self, audio: torch.Tensor) -> torch.Tensor:
         """audio (B, S) -> (B, H, T, n_bins) harmonic stack."""

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hiaudio import checkpoints
+from hiaudio.limits import check_deadline
 
 # the continuous noise levels training draws from (WaveGrad / lmnt-com: 1000 linear betas)
 TRAIN_BETAS = torch.linspace(1e-6, 0.01, 1000, dtype=torch.float64)
@@ -205,6 +206,7 @@ def sample(model: Callable, log_mel: torch.Tensor, betas: torch.Tensor,
     abar = alpha_bars(betas)
     y = torch.randn(b, t * hop, generator=generator).to(log_mel)
     for k, n in enumerate(range(len(betas) - 1, -1, -1)):
+        check_deadline()
         level = torch.full((b,), float(abar[n].sqrt()), dtype=log_mel.dtype, device=log_mel.device)
         eps_hat = model(y, log_mel, level)
         noise = torch.randn(y.shape, generator=generator).to(y) if n > 0 else None

@@ -37,6 +37,7 @@ from hiaudio import audio as audio_io
 from hiaudio.data.render import score_f0
 from hiaudio.device import on_gpu, pick_device
 from hiaudio.models import salience as salience_model  # registers the "salience" checkpoint class
+from hiaudio.limits import check_deadline
 from hiaudio.params import VoiceParams
 from hiaudio.separation import comb, multif0
 from hiaudio.separation.baselines import apply_masks, stft
@@ -56,6 +57,8 @@ SCORE_TOLERANCE_CENTS = 100.0  # how far from the score's note the sung F0 is lo
 SCORE_MIN_SALIENCE = 0.1  # below this the ridge is too weak to trust; keep the score's pitch
 MIN_LINE_SHARE = 0.15  # n lines are sung if at least this share of the sounding frames has n at once
 SILENCE_DBFS = -60.0
+MAX_SCORE_BYTES = 5 * 2**20  # a score file bigger than this is refused before parsing (a chorale is ~100 kB)
+MAX_SCORE_UNZIPPED_BYTES = 50 * 2**20  # what a compressed MusicXML (.mxl) may expand to
 
 
 class SeparationError(ValueError):
@@ -98,6 +101,7 @@ def load_score(path: str | Path, n_voices: int | None = None) -> list[Notes]:
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    _check_score_size(path)
     try:
         if suffix in (".mid", ".midi"):
             import pretty_midi
@@ -136,6 +140,29 @@ def load_score(path: str | Path, n_voices: int | None = None) -> list[Notes]:
         raise SeparationError(f"the score has {len(parts)} part(s) with notes; {n_voices} voices were asked. "
                               f"Ask for {len(parts)} voices or give a score with one part per voice.")
     return parts[:n_voices] if n_voices else parts
+
+
+def _check_score_size(path: Path) -> None:
+    """Refuse a score file too big to parse safely, and a compressed MusicXML that expands too far."""
+    try:
+        n_bytes = path.stat().st_size
+    except OSError:
+        raise SeparationError(f"cannot open the score {path.name!r}; upload it again") from None
+    if n_bytes > MAX_SCORE_BYTES:
+        raise SeparationError(f"the score {path.name!r} is {n_bytes / 2**20:.1f} MB; scores up to "
+                              f"{MAX_SCORE_BYTES / 2**20:.0f} MB are read. Export only this recording's excerpt.")
+    if path.suffix.lower() == ".mxl":
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as archive:
+                unzipped = sum(info.file_size for info in archive.infolist())
+        except (zipfile.BadZipFile, OSError):
+            raise SeparationError(f"cannot read the score {path.name!r} (not a compressed MusicXML); "
+                                  "export it again as MIDI or MusicXML") from None
+        if unzipped > MAX_SCORE_UNZIPPED_BYTES:
+            raise SeparationError(f"the score {path.name!r} expands to {unzipped / 2**20:.0f} MB; refused. "
+                                  "Export it again as MIDI or uncompressed MusicXML.")
 
 
 def check_score(notes: Sequence[Notes], duration_s: float, n_voices: int) -> list[Notes]:
@@ -295,6 +322,7 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
     params, synth = [], np.zeros_like(stems)
     if analyze_voices:
         for v in range(n_voices):
+            check_deadline()
             report(0.5 + 0.45 * v / n_voices, f"fitting the {PARTS[v]}'s voice model")
             params.append(analyze(stems[v], SAMPLE_RATE, f0_hz=f0_hz[v], f0_hop_s=F0_HOP_S))
             synth[v] = render.render(params[v])[:len(x)]

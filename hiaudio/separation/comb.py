@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from hiaudio.limits import check_deadline
+
 LOBE_BINS = 4  # bins each side of a partial's centre that its kernel covers (main lobe +-2, first side lobes)
 # KL updates. On 8 validation excerpts (held-out timbres, with the score) 40 iterations scored as
 # well as 80 (mean 11.7 vs 11.5 dB) in half the time; main lobes only (LOBE_BINS 2) lost up to 0.2 dB.
@@ -154,6 +156,7 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
 
     level *= x.sum() / synth(level, templates).sum()
     for _ in range(n_iter):
+        check_deadline()
         w_t = templates[gid]  # (T, V, K)
         level = level * (w_t * ratio_gain(level, templates)).sum(-1) / ((w_t * weight_sum).sum(-1) + EPS)
         num = ratio_gain(level, templates) * level[..., None]  # (T, V, K)

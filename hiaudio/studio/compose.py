@@ -38,6 +38,7 @@ from hiaudio.data.chorales import PARTS
 from hiaudio.data.sequence import (LABELS, N_VOICES, SEQ_VOCAB_SIZE, STEPS_PER_BAR, StepLabels, key_token,
                                    plan_steps, token_labels)
 from hiaudio.data.tokens import HOLD, PITCH_OFFSET, REST, STEPS_PER_QUARTER, VOICE_RANGES, detokenize
+from hiaudio.limits import check_deadline
 from hiaudio.models.composer import PE_KINDS, Composer, KVCache
 from hiaudio.studio.compose_metrics import estimate_key, sounding
 
@@ -188,6 +189,7 @@ def sample(model: Composer, plan: Plan, temperature: float = 1.0, top_k: int = 0
     sounding = np.full(N_VOICES, -1, np.int64)  # pitch each voice holds now
 
     for slot in range(1, len(seq)):
+        check_deadline()
         # the input predicting seq[slot] is seq[slot - 1], labelled with the slot's labels
         if cache.length == 0 or cache.length >= block:
             if cache.length >= block:  # window full: go on from its second half, on a bar line

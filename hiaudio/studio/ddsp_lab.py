@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from hiaudio.dsp import losses, synth
+from hiaudio.limits import check_deadline
 
 LAB_RATE = 16000
 HOP = 128
@@ -76,6 +77,7 @@ def fit_tones(target: torch.Tensor, init_f0_hz, n_harmonics: int, loss_name: str
     duration_s = target.shape[-1] / sample_rate
     traj, values = [init.numpy().copy()], []
     for _ in range(steps):
+        check_deadline()
         pred = tone(torch.exp(log_f0), torch.nn.functional.softplus(amp_logits), duration_s, sample_rate)
         value = loss_fn(pred[..., :target.shape[-1]], target, sample_rate)
         opt.zero_grad()

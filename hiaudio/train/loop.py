@@ -160,6 +160,8 @@ def fit(task: Task, cfg: TrainConfig, model_label: str | None = None) -> dict:
     device_kind = pick_device(cfg.device).type
     rt = _setup_distributed(device_kind)
     device = pick_device(cfg.device, rt.local_rank)
+    if device.type == "cpu" and cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
     out = Path(cfg.out_dir.format(model=label))
     if rt.main:
         out.mkdir(parents=True, exist_ok=True)

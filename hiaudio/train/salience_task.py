@@ -29,6 +29,7 @@ class Config(TrainConfig):
     val_every: int = 100
     log_every: int = 10
     channels: int = 8  # width of the CNN's hidden layers
+    time_context: int = 0  # time-dilated layers (SalienceCNN): each widens the view along time
     duration_s: float = 3.0  # length of each rendered training excerpt
     crop_s: float = 1.0  # random crop of the excerpt the model sees per step (CPU budget)
     n_train: int = 600  # training excerpts in all, split between the renderers
@@ -114,7 +115,7 @@ def build(cfg: Config) -> Task:
              for r in renderers]
     val = [ChoraleDataset("validation", renderer=r, n_examples=cfg.n_val, duration_s=cfg.duration_s,
                           seed=cfg.seed) for r in renderers]
-    kwargs = {"channels": cfg.channels}
+    kwargs = {"channels": cfg.channels, "time_context": cfg.time_context}
 
     def evaluate(model):
         device = next(model.parameters()).device

@@ -21,7 +21,7 @@ from hiaudio import audio
 from hiaudio.separation import choir
 from hiaudio.studio import choir_plots, choir_session
 from hiaudio.studio.edit import NOTE_NAMES, SCALES, Edits
-from hiaudio.ui.common import guard, pcm16, safe_stem
+from hiaudio.ui.common import guard, limits_note, pcm16, safe_stem
 
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "examples"
@@ -233,6 +233,9 @@ def choir_examples() -> list[list]:
 
 def build_choir_tab() -> None:
     state = gr.State(ChoirTab(), delete_callback=delete_state)
+    gr.Markdown(limits_note("separation", MAX_CHOIR_S,
+                            f"2 to 4 voices; scores up to {choir.MAX_SCORE_BYTES / 2**20:.0f} MB"),
+                elem_id="choir-limits")
     with gr.Row():
         with gr.Column(scale=1):
             upload = gr.Audio(sources=["upload", "microphone"], type="filepath",

@@ -1,4 +1,5 @@
-"""What every tab shares: the handler guard, the player's sample format, safe download names."""
+"""What every tab shares: the handler guard, the limits line, the player's sample format, safe
+download names."""
 from __future__ import annotations
 
 import functools
@@ -10,11 +11,31 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+from hiaudio import audio, limits
 from hiaudio.audio import AudioError
 from hiaudio.checkpoints import CheckpointError
 from hiaudio.params import ParamsError
 
 log = logging.getLogger("hiaudio.ui")
+
+QUEUE_SIZE = 32  # requests waiting beyond this are turned away: "Queue is full! Please try again."
+
+
+def limits_note(heavy: str, max_duration_s: float | None = None, extra: str = "") -> str:
+    """The tab's limits in one line, from the constants the server enforces.
+
+    heavy: what runs one at a time per server ("separation"); max_duration_s: the longest clip
+    the tab takes (None: the tab takes no audio); extra: the tab's own limits, a phrase.
+    """
+    items = []
+    if max_duration_s is not None:
+        items.append(f"audio files up to {audio.MAX_UPLOAD_BYTES / 2**20:.0f} MB and {max_duration_s:.0f} s")
+    if extra:
+        items.append(extra)
+    items.append(f"a request stops after {limits.REQUEST_TIME_LIMIT_S:.0f} s")
+    items.append(f"one {heavy} runs at a time on this server and up to {QUEUE_SIZE} requests wait in line; "
+                 "when the line is full you are asked to try again")
+    return "**Limits:** " + "; ".join(items) + "."
 
 
 def _as_gr_error(err: Exception, action: str, advice: str, shown: tuple) -> gr.Error:
@@ -25,6 +46,8 @@ def _as_gr_error(err: Exception, action: str, advice: str, shown: tuple) -> gr.E
                         print_exception=False)
     if isinstance(err, CheckpointError):
         return gr.Error(f"{action}: the model is missing or damaged ({err}).", print_exception=False)
+    if isinstance(err, limits.TimeLimitError):
+        return gr.Error(f"{err}. What you had is kept; {advice}.", title="Time limit", print_exception=False)
     if shown and isinstance(err, shown):
         return gr.Error(f"{action}: {err}", print_exception=False)
     log.error("%s failed", action, exc_info=err)
@@ -32,20 +55,37 @@ def _as_gr_error(err: Exception, action: str, advice: str, shown: tuple) -> gr.E
                     print_exception=False)
 
 
-def guard(action: str, advice: str = "try again", shown: tuple = (ValueError,)):
+def guard(action: str, advice: str = "try again", shown: tuple = (ValueError,),
+          time_limit_s: float | None = None):
     """Turn a handler's failures into a gr.Error a person can read; never a traceback.
 
     AudioError, ParamsError and CheckpointError get their own wording; the `shown` exception
     types (our ValueErrors are written to be read) are shown as "action: message"; anything
     else is logged with its traceback and shown as one line ending with `advice`. The outputs,
     and so the tab's state, stay as they were. Works for plain and generator handlers.
+
+    time_limit_s: the request's time limit (`hiaudio.limits`; default REQUEST_TIME_LIMIT_S,
+    read at call time). It is measured from the call and also holds while a generator handler
+    is resumed between its yields (each resumption may run on another worker thread).
     """
+    def limit() -> limits.Deadline:
+        seconds = limits.REQUEST_TIME_LIMIT_S if time_limit_s is None else time_limit_s
+        return limits.start(seconds, action)
+
     def decorate(fn):
         if inspect.isgeneratorfunction(fn):
             @functools.wraps(fn)
             def wrapper(*args, **kwargs):
+                deadline = limit()
                 try:
-                    yield from fn(*args, **kwargs)
+                    gen = fn(*args, **kwargs)
+                    while True:
+                        with limits.active(deadline):
+                            try:
+                                item = next(gen)
+                            except StopIteration:
+                                return
+                        yield item
                 except gr.Error:
                     raise
                 except Exception as err:  # noqa: BLE001 -- the last line of defence for a handler
@@ -54,7 +94,8 @@ def guard(action: str, advice: str = "try again", shown: tuple = (ValueError,)):
             @functools.wraps(fn)
             def wrapper(*args, **kwargs):
                 try:
-                    return fn(*args, **kwargs)
+                    with limits.active(limit()):
+                        return fn(*args, **kwargs)
                 except gr.Error:
                     raise
                 except Exception as err:  # noqa: BLE001 -- the last line of defence for a handler

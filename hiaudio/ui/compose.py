@@ -22,7 +22,7 @@ from hiaudio import audio
 from hiaudio.models.composer import PE_KINDS
 from hiaudio.studio import compose
 from hiaudio.studio.compose_plots import piano_roll
-from hiaudio.ui.common import guard, pcm16
+from hiaudio.ui.common import guard, limits_note, pcm16
 
 
 SING_RATE = 16000  # the sung choir's sample rate (the voice model's cost grows with it)
@@ -128,6 +128,8 @@ def build_compose_tab() -> None:
         "phrase, voice, chord (structure-informed, Agarwal, Wang & Richard 2024). The phrase layout "
         "and the key are planned in advance; each phrase ends on a fermata. Compare two encodings "
         "from the same seed; our voice model sings the result.")
+    gr.Markdown(limits_note("composition", None, f"up to {MAX_TAB_BARS} bars; MIDI files up to "
+                            f"{compose.MAX_MIDI_BYTES / 2**20:.0f} MB"), elem_id="compose-limits")
     state = gr.State(ComposeTab(), delete_callback=delete_state)
     with gr.Row():
         with gr.Column():

@@ -16,7 +16,7 @@ import torch
 
 from hiaudio import audio
 from hiaudio.studio import vocode
-from hiaudio.ui.common import guard, pcm16
+from hiaudio.ui.common import guard, limits_note, pcm16
 
 
 MAX_VOCODE_S = 10.0  # the tab vocodes at most this much of a clip: all methods at 25 steps take ~25 s
@@ -82,6 +82,8 @@ def build_vocoders_tab() -> None:
         "a diffusion model we trained on a few espeak-ng voices; **GLA-Grad** runs the same model "
         "but pulls its first, noisiest steps toward the target spectrogram with Griffin-Lim "
         f"iterations. The tab vocodes the first {MAX_VOCODE_S:.0f} s of a clip.")
+    gr.Markdown(limits_note("vocoding", audio.MAX_DURATION_S, f"the first {MAX_VOCODE_S:.0f} s are vocoded"),
+                elem_id="vocoders-limits")
     with gr.Row():
         with gr.Column(scale=1):
             clip = gr.Audio(sources=["upload", "microphone"], type="filepath",
