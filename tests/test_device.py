@@ -65,3 +65,50 @@ def test_the_salience_stage_runs_on_the_picked_device(monkeypatch):
     monkeypatch.delenv(device.DEVICE_ENV, raising=False)
     sal = choir.part_salience(np.zeros(16000, np.float32))
     assert isinstance(sal, np.ndarray) and sal.ndim == 2  # numpy back, whatever the device
+
+
+OFFLINE_STUDIO = r'''
+import os, socket, sys
+os.environ["CUDA_VISIBLE_DEVICES"] = ""  # no GPU
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+blocked = []
+_connect = socket.socket.connect
+
+def local_only(self, address):  # no network: only loopback connections go through
+    host = address[0] if isinstance(address, tuple) else address
+    if self.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "::1", "localhost"):
+        blocked.append(str(address))
+        raise OSError(f"network blocked by the test: {address}")
+    return _connect(self, address)
+
+socket.socket.connect = local_only
+import torch
+import app
+from gradio_client import Client, handle_file
+from tests.conftest import _free_port
+
+assert not torch.cuda.is_available()
+app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True,
+                **app.launch_options())
+client = Client(app.demo.local_url, verbose=False)
+edits = [getattr(app.Edits(), f) for f in app.EDIT_FIELDS[:-2]] + ["C", "major"]
+out = client.predict(handle_file(app.example_clips()[0]), *edits, api_name="/analyze")
+print("ANSWERED", out[4].splitlines()[0][:80])
+print("BLOCKED", len(blocked), blocked[:3])
+app.demo.close()
+'''
+
+
+def test_the_studio_starts_and_answers_with_no_network_and_no_gpu(tmp_path):
+    """Spaces-like start: no GPU visible, every non-loopback connection refused; the studio
+    builds, serves, and analyses an example clip."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**__import__("os").environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-c", OFFLINE_STUDIO], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "ANSWERED" in run.stdout
+    assert "BLOCKED 0 " in run.stdout, run.stdout  # it never even tries to reach the network
