@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 import torch
 
+from hiaudio.device import on_gpu, pick_device
 from hiaudio.dsp import spectral
 
 METHODS = ("griffin-lim", "wavegrad", "gla-grad")
@@ -91,16 +92,19 @@ def invert_mel(mel: torch.Tensor, length: int, method: str, n_steps: int | None 
         return spectral.griffin_lim(spectral.mel_to_magnitude(mel), n_iter=GRIFFIN_LIM_ITERS, length=length)
     from hiaudio.models import wavegrad
 
-    model = model if model is not None else load_wavegrad()
+    device = pick_device()  # the network and the projections run there; the noise is drawn on the CPU
+    model = (model if model is not None else load_wavegrad()).to(device)
+    mel = mel.to(device)
     betas = model.inference_betas(n_steps or DEFAULT_STEPS)
     log_mel = torch.log(mel[..., :-1].clamp(min=spectral.MEL.log_floor))  # (B, M, T - 1)
     project = None
     if method == "gla-grad":
         project = gla_projection(spectral.mel_to_magnitude(mel), length, gla)
     with torch.no_grad():
-        return wavegrad.sample(model, log_mel, betas, generator, project)
+        return wavegrad.sample(model, log_mel, betas, generator, project).cpu()
 
 
+@on_gpu  # numpy in, numpy out: on a ZeroGPU Space the GPU is held only while it runs
 def vocode(wave: np.ndarray, method: str, n_steps: int | None = None,
            generator: torch.Generator | None = None, model=None,
            gla: GlaGradSettings = GlaGradSettings()) -> Vocoded:
