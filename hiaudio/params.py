@@ -32,6 +32,10 @@ MAX_HARMONICS = 512
 MAX_LPC_ORDER = 64
 MAX_NOISE_BANDS = 64
 SAMPLE_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000)
+MAX_HOP_S = 0.01  # the noise is overlap-added in 11.6..21 ms windows: a longer hop leaves gaps
+MAX_ABS_VALUE = 1e30  # any larger number is far out of every field's range (and of float32's)
+EXPORT_ADVICE = ("export parameters from the studio's Voice tab, or with "
+                 "`python -m hiaudio analyze VOICE.wav --out params.json`")
 
 
 class ParamsError(ValueError):
@@ -105,38 +109,43 @@ class VoiceParams:
     @classmethod
     def from_dict(cls, data: dict) -> "VoiceParams":
         if not isinstance(data, dict):
-            raise ParamsError("the parameter file must hold a JSON object; export one with "
-                              "`python -m hiaudio analyze VOICE.wav --out params.json`")
+            raise ParamsError(f"the parameter file holds {_describe(data)}, not an object with "
+                              f"the parameters; {EXPORT_ADVICE}")
         if data.get("schema") != SCHEMA:
-            raise ParamsError(f"the parameter file's schema is {data.get('schema')!r}; hiaudio reads "
-                              f"{SCHEMA!r} files, as written by `python -m hiaudio analyze`")
-        missing = [f.name for f in dataclasses.fields(cls) if f.name not in data]
+            raise ParamsError(f"the parameter file's schema is {_short(repr(data.get('schema')))}; "
+                              f"hiaudio reads {SCHEMA!r} files; {EXPORT_ADVICE}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing = [name for name in names if name not in data]
         if missing:
-            raise ParamsError(f"the parameter file lacks {', '.join(missing)}; re-export it with "
-                              "`python -m hiaudio analyze`")
+            raise ParamsError(f"the parameter file lacks {', '.join(missing)}; {EXPORT_ADVICE}")
+        unknown = sorted(str(key) for key in data if key not in names and key != "schema")
+        if unknown:  # a typo such as "f0" next to "f0_hz" would otherwise pass unnoticed
+            raise ParamsError(f"the parameter file has unknown fields "
+                              f"{_short(', '.join(unknown))}; {EXPORT_ADVICE}")
         kwargs = {}
-        for f in dataclasses.fields(cls):
-            value = data[f.name]
-            if _is_array_field(f.name):
-                try:
-                    value = np.asarray(value, dtype=np.float32)
-                except (TypeError, ValueError):
-                    raise ParamsError(f"'{f.name}' must be an array of numbers (a ragged or "
-                                      "non-numeric list was found)") from None
+        for name in names:
+            value = data[name]
+            if _is_array_field(name):
+                value = _numbers(name, value, ndim=2 if name in _PER_FRAME_LISTS else 1)
             elif not isinstance(value, int) or isinstance(value, bool):
-                raise ParamsError(f"'{f.name}' must be an integer, not {type(value).__name__}")
-            kwargs[f.name] = value
+                raise ParamsError(f"'{name}' must be an integer, not {_describe(value)}")
+            kwargs[name] = value
         params = cls(**kwargs)
         params.validate()
         return params
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "VoiceParams":
+        if not text.strip():
+            raise ParamsError(f"the parameter file is empty; {EXPORT_ADVICE}")
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise ParamsError(f"the parameter file is nested too deeply to be parameters; "
+                              f"{EXPORT_ADVICE}") from None
         except (ValueError, UnicodeDecodeError) as err:
-            raise ParamsError(f"the parameter file is not valid JSON ({err}); export one with "
-                              "`python -m hiaudio analyze`") from None
+            raise ParamsError(f"the parameter file is not valid JSON ({_short(str(err), 120)}); "
+                              f"{EXPORT_ADVICE}") from None
         return cls.from_dict(data)
 
     def save(self, path) -> None:
@@ -145,11 +154,12 @@ class VoiceParams:
 
     @classmethod
     def load(cls, path, max_bytes: int = 200_000_000) -> "VoiceParams":
+        """Read and check a parameter file; never reads more than `max_bytes` + 1 bytes."""
         with open(path, "rb") as fh:
             text = fh.read(max_bytes + 1)
         if len(text) > max_bytes:
-            raise ParamsError(f"the parameter file is over {max_bytes // 1_000_000} MB; "
-                              "analyze a shorter clip")
+            raise ParamsError(f"the parameter file is over {max_bytes / 1_000_000:.0f} MB, the "
+                              "limit; analyze a shorter clip")
         return cls.from_json(text)
 
     # ---- checks ----------------------------------------------------------------------------
@@ -157,8 +167,13 @@ class VoiceParams:
         """Check types, shapes and ranges; raise `ParamsError` saying what is wrong."""
         if self.sample_rate not in SAMPLE_RATES:
             raise ParamsError(f"sample_rate {self.sample_rate} Hz is not one of {SAMPLE_RATES}")
-        if not 1 <= self.hop_samples <= 4096:
-            raise ParamsError(f"hop_samples is {self.hop_samples}; it must be in 1..4096")
+        max_hop = int(MAX_HOP_S * self.sample_rate)
+        if not 1 <= self.hop_samples <= max_hop:
+            raise ParamsError(f"hop_samples is {self.hop_samples}; at {self.sample_rate} Hz it "
+                              f"must be in 1..{max_hop} ({1000 * MAX_HOP_S:g} ms)")
+        if np.ndim(self.f0_hz) != 1:
+            raise ParamsError(f"'f0_hz' has shape {np.shape(self.f0_hz)}; expected one value "
+                              "per frame")
         T = self.n_frames
         if not 1 <= T <= MAX_FRAMES:
             raise ParamsError(f"{T} frames; a parameter set holds 1..{MAX_FRAMES} frames")
@@ -200,3 +215,52 @@ class VoiceParams:
 
 def _is_array_field(name: str) -> bool:
     return name not in ("sample_rate", "hop_samples")
+
+
+_PER_FRAME_LISTS = ("lsf_rad", "harmonic_db", "noise_db")  # a list per frame; the rest a number
+
+
+def _numbers(name: str, value, ndim: int) -> np.ndarray:
+    """A JSON list (ndim 1) or list of lists (ndim 2) of numbers -> float32, or ParamsError.
+
+    Checked item by item: numpy would quietly turn true into 1.0, "7" into 7.0 and null into NaN.
+    """
+    shape = ("an array of numbers, one per frame" if ndim == 1
+             else "an array of numbers with one row (a list) per frame")
+    rows = [value] if ndim == 1 else value
+    if not isinstance(value, list) or not all(isinstance(row, list) for row in rows):
+        raise ParamsError(f"'{name}' must be {shape}; it is nested differently")
+    for row in rows:
+        kinds = set(map(type, row))
+        if not kinds <= {int, float}:
+            bad = next(x for x in row if type(x) not in (int, float))
+            raise ParamsError(f"'{name}' must be {shape}; it holds {_describe(bad)}")
+    try:
+        array = np.array(value, dtype=np.float64)
+    except OverflowError:  # an integer beyond float64
+        raise ParamsError(f"'{name}' holds a number too large to be a parameter") from None
+    except ValueError:  # rows of different lengths
+        raise ParamsError(f"'{name}' must be {shape}, all rows of the same length") from None
+    bad = ~np.isfinite(array)
+    if bad.any():
+        frame = int(np.argwhere(bad)[0][0])
+        raise ParamsError(f"'{name}' holds NaN or infinite values (first at frame {frame})")
+    if np.any(np.abs(array) > MAX_ABS_VALUE):
+        raise ParamsError(f"'{name}' holds {np.abs(array).max():.3g}, far out of range")
+    return array.astype(np.float32)
+
+
+def _describe(value) -> str:
+    """An untrusted JSON value in a few words, for a message: `true`, `the string "7"`, `a list`."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, str):
+        return f"the string {_short(json.dumps(value))}"
+    if isinstance(value, (int, float)):
+        return f"the number {_short(repr(value))}"
+    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """`text` cut to `limit` characters: a message never repeats a whole untrusted file."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -10,10 +10,18 @@ import dataclasses
 
 import numpy as np
 
-from hiaudio.params import VoiceParams
+from hiaudio import audio as audio_mod
+from hiaudio.params import ParamsError, VoiceParams
 from hiaudio.studio import render as render_mod
-from hiaudio.studio.analyze import analyze
+from hiaudio.studio.analyze import HOP_S, MAX_HARMONICS, analyze
 from hiaudio.studio.edit import Edits, apply_edits, pitch_layers
+
+# A parameter file loaded into the studio may describe no more than a clip the studio would
+# analyse (60 s, 400 harmonics), which bounds what rendering it costs.
+MAX_PARAMS_BYTES = audio_mod.MAX_UPLOAD_BYTES  # read no further (the 5.3 s example writes 1.3 MB)
+MAX_SESSION_FRAMES = round(1.01 * audio_mod.MAX_DURATION_S / HOP_S)  # 60 s at the 5 ms hop, which
+# hop_for rounds to whole samples (a 60 s clip gives 12 028 frames at 44.1 kHz)
+
 
 @dataclasses.dataclass
 class VoiceSession:
@@ -36,6 +44,34 @@ def start_session(audio: np.ndarray, sample_rate: int) -> VoiceSession:
     params = analyze(audio, sample_rate)
     return VoiceSession(sample_rate=sample_rate, original=np.asarray(audio, np.float32),
                         params=params, layers=pitch_layers(params))
+
+
+def load_params(path) -> VoiceParams:
+    """A parameter file from a person, read (no more than MAX_PARAMS_BYTES) and checked."""
+    return VoiceParams.load(path, max_bytes=MAX_PARAMS_BYTES)
+
+
+def session_from_params(params: VoiceParams) -> VoiceSession:
+    """A session from parameters alone, with no recording: its `original` is their render
+    without edits (what A/B's "Original" then plays). ParamsError where the studio cannot hold
+    them (the limits of a clip it would analyse: duration, frames, harmonics)."""
+    p = params.validate()
+    # rounded: hop_for's whole-sample hop makes a 60 s clip's analysis 60.008 s long at 44.1 kHz
+    too_long = round(p.duration_s, 1) > audio_mod.MAX_DURATION_S
+    if p.duration_s < audio_mod.MIN_DURATION_S or too_long:
+        raise ParamsError(f"the parameters describe {p.duration_s:.4g} s of audio; the studio "
+                          f"takes {audio_mod.MIN_DURATION_S:g} to {audio_mod.MAX_DURATION_S:.0f} s")
+    if p.n_frames > MAX_SESSION_FRAMES:
+        raise ParamsError(f"the parameters hold {p.n_frames} frames; the studio takes up to "
+                          f"{MAX_SESSION_FRAMES} ({audio_mod.MAX_DURATION_S:.0f} s at a "
+                          f"{1000 * HOP_S:g} ms hop)")
+    if p.n_harmonics > MAX_HARMONICS:
+        raise ParamsError(f"the parameters hold {p.n_harmonics} harmonics; the studio renders up "
+                          f"to {MAX_HARMONICS}")
+    session = VoiceSession(sample_rate=p.sample_rate, original=np.zeros(p.n_samples, np.float32),
+                           params=p, layers=pitch_layers(p))
+    session.original = render_session(session, Edits())  # also caches the unedited parts
+    return session
 
 
 def _structural(edits: Edits) -> Edits:
