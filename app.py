@@ -24,18 +24,19 @@ import torch
 
 from hiaudio import audio
 from hiaudio.dsp import losses
+from hiaudio.params import EXPORT_ADVICE, ParamsError
 from hiaudio.studio import ddsp_lab, lab_plots, plots
 from hiaudio.studio.edit import NOTE_NAMES, PRESETS, SCALES, Edits
-from hiaudio.studio.session import VoiceSession, edited_params, render_session, start_session
+from hiaudio.studio.session import (VoiceSession, edited_params, load_params, render_session,
+                                    session_from_params, start_session)
 from hiaudio.ui.choir import build_choir_tab
-from hiaudio.ui.common import guard, pcm16, safe_stem
+from hiaudio.ui.common import QUEUE_SIZE, guard, limits_note, pcm16, safe_stem
 from hiaudio.ui.compose import build_compose_tab
 from hiaudio.ui.vocoders import build_vocoders_tab
 
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "assets" / "examples"
 CONCURRENCY_LIMIT = 2  # handlers at once; the studio runs on CPU and a Space has two cores
-QUEUE_SIZE = 32  # requests waiting beyond this are turned away with "queue full"
 SESSION_CAPACITY = 100  # live sessions kept; each holds a clip, its analysis and two renders
 NO_CLIP = ("Analyze a clip first: upload or record a voice (or pick an example), "
            "then press Analyze.")
@@ -121,19 +122,56 @@ def analyze_clip(path: str | None, state: VoiceTab, transpose_semitones, transpo
     session = start_session(wave, sr)
     analysis_s = time.perf_counter() - started
     progress(0.9, desc="Rendering")
+    return _session_started(state, session, edits, safe_stem(path),
+                            f"Analyzed **{Path(path).name}** ({len(wave) / sr:.1f} s of audio, in "
+                            f"{analysis_s:.1f} s)")
+
+
+def _session_started(state: VoiceTab, session: VoiceSession, edits: Edits, clip_name: str, opening: str,
+                     closing: str = ""):
+    """What analyze_clip and load_params_file return once they have a session: its render with
+    the current edits, plots and a status line (opening: voiced share, median pitch. closing)."""
     out = render_session(session, edits)
     p = session.params
     voiced = p.voiced >= plots.VOICED_THRESHOLD
-    summary = (f"Analyzed **{Path(path).name}** ({len(wave) / sr:.1f} s of audio, in "
-               f"{analysis_s:.1f} s): {100 * voiced.mean():.0f} % voiced")
+    summary = f"{opening}: {100 * voiced.mean():.0f} % voiced"
     if voiced.any():
         median_hz = float(np.median(p.f0_hz[voiced]))
         summary += f", median pitch {median_hz:.0f} Hz ({plots.note_name(median_hz)})"
-    new_state = dataclasses.replace(state, session=session, clip_name=safe_stem(path),
-                                    summary=summary + ".")
+    new_state = dataclasses.replace(state, session=session, clip_name=clip_name,
+                                    summary=summary + "." + (f" {closing}" if closing else ""))
     status = f"{new_state.summary}  \nEdits: {describe(edits)}. Move a slider to change them."
-    return (new_state, (sr, pcm16(out)), _f0_plot(session), _filter_plot(session), "Edited", status,
-            *_NO_DOWNLOADS)
+    return (new_state, (p.sample_rate, pcm16(out)), _f0_plot(session), _filter_plot(session), "Edited",
+            status, *_NO_DOWNLOADS)
+
+
+@guard("Loading parameters", "try again, or export the parameters again", shown=())
+def load_params_file(path: str | None, state: VoiceTab, transpose_semitones, transpose_cents,
+                     pitch_correction_pct, vibrato_pct, drift_pct, formant_shift,
+                     brightness_db_per_oct, breathiness_db, gain_db, scale_key, scale_mode):
+    """Start a session from a parameters JSON (Export's, or `python -m hiaudio analyze`'s),
+    with no recording, then render it with the current edits: the way back in after Export.
+
+    Returns what analyze_clip returns. A file that cannot be used raises gr.Error saying what is
+    wrong and what to do; the tab keeps what it had.
+    """
+    edits = edits_from(transpose_semitones, transpose_cents, pitch_correction_pct, vibrato_pct,
+                       drift_pct, formant_shift, brightness_db_per_oct, breathiness_db, gain_db,
+                       scale_key, scale_mode)
+    if not path:
+        raise gr.Error(f"No parameter file yet: {EXPORT_ADVICE}, then load it here.",
+                       print_exception=False)
+    try:
+        session = session_from_params(load_params(path))  # at most MAX_PARAMS_BYTES read
+    except ParamsError as err:
+        message = str(err) if EXPORT_ADVICE in str(err) else f"{err}; {EXPORT_ADVICE}"
+        raise gr.Error(f"{message}.", title="Cannot use this parameter file",
+                       print_exception=False) from None
+    p = session.params
+    clip_name = safe_stem(path).removesuffix("_params") or "clip"  # Export's name, not doubled
+    return _session_started(state, session, edits, clip_name,
+                            f"Loaded parameters **{Path(path).name}** ({p.duration_s:.1f} s at {p.sample_rate} Hz)",
+                            'No recording: A/B "Original" plays these parameters rendered without edits.')
 
 
 @guard("Rendering", "try again, or analyze the clip again", shown=())
@@ -445,6 +483,7 @@ def _slider(c: Control) -> gr.Slider:
 def build_voice_tab() -> None:
     """The Voice tab: analyze a clip, edit pitch and timbre with sliders, compare, download."""
     state = gr.State(VoiceTab(), delete_callback=delete_state)
+    gr.Markdown(limits_note("analysis", audio.MAX_DURATION_S), elem_id="voice-limits")
     with gr.Row():
         with gr.Column(scale=1):
             upload = gr.Audio(sources=["upload", "microphone"], type="filepath",
@@ -453,6 +492,9 @@ def build_voice_tab() -> None:
             if example_clips():
                 gr.Examples(example_clips(), inputs=[upload], label="Examples")
             analyze_btn = gr.Button("Analyze", variant="primary", elem_id="voice-analyze")
+            params_upload = gr.File(label="…or load parameters (.json, from Export or "
+                                          "python -m hiaudio analyze)", file_types=[".json"],
+                                    type="filepath", height=90, elem_id="voice-params-upload")
             status = gr.Markdown("Upload or record a voice, or pick an example, then press "
                                  "**Analyze**.", elem_id="voice-status")
         with gr.Column(scale=1):
@@ -493,6 +535,8 @@ def build_voice_tab() -> None:
 
     analyze_btn.click(analyze_clip, [upload, state, *controls], results, api_name="analyze",
                       concurrency_id="voice-analyze", concurrency_limit=1)
+    params_upload.upload(load_params_file, [params_upload, state, *controls], results,
+                         api_name="load_params", concurrency_id="voice-analyze")
     # one listener for every edit control: "always_last" then also covers moves made on other
     # sliders while a render is running (a separate listener per slider would race)
     gr.on([s.release for s in pitch_sliders + timbre_sliders] + [key.input, mode.input,
@@ -523,6 +567,8 @@ def build_lab_tab() -> None:
         "Peeters & Richard, ICASSP 2024) measures how far the energy must move along frequency, "
         "and its gradient points to the target from afar. Start with a pure tone, then add "
         "harmonics: the fit also learns their amplitudes, which makes it harder.")
+    gr.Markdown(limits_note("fit", None, f"up to {MAX_FIT_WORK} steps × starts × losses per Fit"),
+                elem_id="lab-limits")
     with gr.Row():
         f0 = gr.Slider(*LAB_F0_RANGE_HZ, value=220, step=1, label="Target F0 (Hz)",
                        elem_id="lab-f0")
@@ -594,7 +640,8 @@ def build_lab_tab() -> None:
 TORCH_THREADS = int(os.environ.get("HIAUDIO_TORCH_THREADS", "1"))
 
 
-def build_demo() -> gr.Blocks:
+def build_demo(queue_size: int = QUEUE_SIZE) -> gr.Blocks:
+    """The studio; queue_size: requests that may wait (the tests shrink it to fill it)."""
     torch.set_num_threads(TORCH_THREADS)
     with gr.Blocks(title="hiaudio", analytics_enabled=False) as demo:
         gr.Markdown("# hiaudio\nA sound-transformation studio built on an interpretable "
@@ -610,7 +657,7 @@ def build_demo() -> gr.Blocks:
                 build_vocoders_tab()
             with gr.Tab("Compose", id="compose"):
                 build_compose_tab()
-    demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_SIZE)
+    demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=queue_size)
     return demo
 
 
