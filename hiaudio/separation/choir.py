@@ -7,7 +7,8 @@ The pipeline, for 1-4 parts taken top-down (soprano, alto, tenor, bass):
    decodes the parts top-down with range, ordering and continuity priors (Viterbi). With a
    score: each part's F0 is the salience ridge nearest to the score's note, within
    `SCORE_TOLERANCE_CENTS` (so intonation, vibrato and glides are the singer's, not the
-   score's); where the ridge is too weak the score's pitch is kept.
+   score's); where the ridge is too weak the score's pitch is kept. Then each part's F0 is
+   re-read to a few cents by a harmonic sum on the mixture (`refine_f0`).
 2. **Separation by synthesis.** Each part is a harmonic comb on its F0 track with one harmonic
    template per sung note and a level per frame, fitted to the mixture magnitude alone
    (`comb.fit_combs`); the masked stems are the mixture's STFT times each part's ratio mask.
@@ -55,6 +56,18 @@ MASK_POWER = 1.0  # ratio of magnitudes; picked on validation excerpts (see BENC
 RELEASE_S = 0.3
 SCORE_TOLERANCE_CENTS = 100.0  # how far from the score's note the sung F0 is looked for
 SCORE_MIN_SALIENCE = 0.1  # below this the ridge is too weak to trust; keep the score's pitch
+# Each part's F0 is then re-read to a few cents on the mixture: the salience grid is 20 cents and
+# its training targets were the score's notes, so it smooths vibrato away, while a comb's
+# k-th partial misses by k times the F0 error. Harmonic sum of the first REFINE_HARMONICS
+# partials over +-REFINE_RANGE_CENTS (4-cent steps, parabola), 128 ms windows, median over
+# REFINE_MEDIAN_FRAMES. On 12 validation excerpts (held-out timbres, with the score) the median
+# error against the voice renders' sung F0 fell from 11.2 to 5.1 cents and the masked SI-SDR
+# rose 10.23 -> 11.07 dB on them, 13.89 -> 13.68 on the fluidsynth ones (mean 12.06 -> 12.37);
+# 3 to 10 harmonics, +-20 to 60 cents, 64-256 ms windows all scored 11.9-12.4.
+REFINE_HARMONICS = 5
+REFINE_RANGE_CENTS = 32.0
+REFINE_WINDOW = 2048  # samples at SAMPLE_RATE
+REFINE_MEDIAN_FRAMES = 9
 MIN_LINE_SHARE = 0.15  # n lines are sung if at least this share of the sounding frames has n at once
 SILENCE_DBFS = -60.0
 MAX_SCORE_BYTES = 5 * 2**20  # a score file bigger than this is refused before parsing (a chorale is ~100 kB)
@@ -101,6 +114,8 @@ def load_score(path: str | Path, n_voices: int | None = None) -> list[Notes]:
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in (".mid", ".midi", ".xml", ".musicxml", ".mxl"):
+        raise SeparationError(f"the score {path.name!r} is not MIDI (.mid) or MusicXML (.musicxml, .xml, .mxl)")
     _check_score_size(path)
     try:
         if suffix in (".mid", ".midi"):
@@ -109,7 +124,7 @@ def load_score(path: str | Path, n_voices: int | None = None) -> list[Notes]:
             midi = pretty_midi.PrettyMIDI(str(path))
             parts = [[(float(n.pitch), float(n.start), float(n.end - n.start)) for n in inst.notes]
                      for inst in midi.instruments if not inst.is_drum]
-        elif suffix in (".xml", ".musicxml", ".mxl"):
+        else:  # MusicXML
             import music21
 
             score = music21.converter.parse(str(path))
@@ -125,10 +140,6 @@ def load_score(path: str | Path, n_voices: int | None = None) -> list[Notes]:
                     for p in getattr(el, "pitches", ()):
                         notes.append((float(p.midi), float(start_s), float(dur_s)))
                 parts.append(notes)
-        else:
-            raise SeparationError(f"the score {path.name!r} is not MIDI (.mid) or MusicXML (.musicxml, .xml, .mxl)")
-    except SeparationError:
-        raise
     except Exception as err:  # noqa: BLE001 -- any parser failure means an unreadable file
         raise SeparationError(f"cannot read the score {path.name!r} ({type(err).__name__}); "
                               "export it again as MIDI or MusicXML") from None
@@ -209,6 +220,47 @@ def f0_near_score(salience: np.ndarray, score_hz: np.ndarray, tolerance_cents: f
         out[v, t] = np.where(values.max(1) >= min_salience, f0, score_hz[v, t])
     smooth = median_filter(out, size=(1, 5), mode="nearest")
     return np.where((out > 0) & (smooth > 0), smooth, out)
+
+
+def refine_f0(x: np.ndarray, f0_hz: np.ndarray, harmonics: int = REFINE_HARMONICS,
+              range_cents: float = REFINE_RANGE_CENTS, window: int = REFINE_WINDOW,
+              median_frames: int = REFINE_MEDIAN_FRAMES) -> np.ndarray:
+    """Each part's F0 re-read on the mixture: x (S,) at SAMPLE_RATE, f0_hz (V, T) on the F0_HOP_S
+    grid -> (V, T), where each voiced frame's F0 maximizes the sum of the mixture's magnitude at
+    its first `harmonics` partials within +-range_cents, median-filtered along each voiced run."""
+    from scipy.ndimage import median_filter
+
+    hop = round(F0_HOP_S * SAMPLE_RATE)
+    n_fft = 4 * window  # zero-padded: the partials are read between bins by linear interpolation
+    spec = torch.stft(torch.from_numpy(np.asarray(x, np.float32)), n_fft, hop, win_length=window,
+                      window=torch.hann_window(window), return_complex=True).abs().numpy()  # (F, T')
+    n_bins, n_frames = spec.shape
+    step = 4.0
+    cents = np.arange(-range_cents, range_cents + step / 2, step)  # (C,)
+    k = np.arange(1, harmonics + 1)
+    out = np.asarray(f0_hz, dtype=np.float64).copy()
+    for v in range(out.shape[0]):
+        check_deadline()
+        t = np.nonzero(out[v, :n_frames] > 0)[0]
+        if len(t) == 0:
+            continue
+        pos = out[v, t, None, None] * 2.0 ** (cents[None, :, None] / 1200) * k * n_fft / SAMPLE_RATE  # (N, C, K)
+        inside = pos < n_bins - 2
+        lo = np.minimum(pos.astype(np.int64), n_bins - 2)
+        frac = (pos - lo).astype(np.float32)
+        col = t[:, None, None]
+        total = ((spec[lo, col] * (1 - frac) + spec[lo + 1, col] * frac) * inside).sum(-1)  # (N, C)
+        best = np.clip(total.argmax(1), 1, len(cents) - 2)
+        rows = np.arange(len(t))
+        a, b, c = total[rows, best - 1], total[rows, best], total[rows, best + 1]
+        den = a - 2 * b + c
+        shift = np.where(np.abs(den) > 1e-12, 0.5 * (a - c) / np.where(np.abs(den) > 1e-12, den, 1.0), 0.0)
+        offset = cents[best] + np.clip(shift, -0.5, 0.5) * step
+        runs = np.split(np.arange(len(t)), np.nonzero(np.diff(t) > 1)[0] + 1)  # voiced runs
+        for run in runs:
+            offset[run] = median_filter(offset[run], min(median_frames, len(run)), mode="nearest")
+        out[v, t] *= 2.0 ** (offset / 1200)
+    return out
 
 
 def fold_octave_jumps(f0_hz: np.ndarray, window_frames: int = 51) -> np.ndarray:
@@ -311,6 +363,8 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
     else:
         hop = round(F0_HOP_S * SAMPLE_RATE)
         f0_hz = f0_near_score(sal, np.stack([score_f0(p, len(times_s), hop, SAMPLE_RATE) for p in notes]))
+
+    f0_hz = refine_f0(x, f0_hz)
 
     report(0.3, "separating the parts by synthesis")
     spec = stft(x, N_FFT, HOP)  # (F, T')
