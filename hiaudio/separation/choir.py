@@ -9,8 +9,9 @@ The pipeline, for 1-4 parts taken top-down (soprano, alto, tenor, bass):
    `SCORE_TOLERANCE_CENTS` (so intonation, vibrato and glides are the singer's, not the
    score's); where the ridge is too weak the score's pitch is kept. Then each part's F0 is
    re-read to a few cents by a harmonic sum on the mixture (`refine_f0`).
-2. **Separation by synthesis.** Each part is a harmonic comb on its F0 track with one harmonic
-   template per sung note and a level per frame, fitted to the mixture magnitude alone
+2. **Separation by synthesis.** Each part is a harmonic comb on its F0 track, its partials
+   weighted by the part's spectral envelope (one per part, 2 bands per octave: source-filter)
+   and a level per frame, fitted to the mixture magnitude alone
    (`comb.fit_combs`); the masked stems are the mixture's STFT times each part's ratio mask.
    (The UMSS-style network, `hiaudio.models.separator`, is trained but not used: started from
    its amplitudes the fit ended where it ends alone; see BENCHMARKS.md.)
