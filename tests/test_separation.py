@@ -70,6 +70,23 @@ def test_combs_with_known_f0_put_each_voice_in_its_stem():
     assert np.allclose(stems.sum(0), mix, atol=1e-4)  # masks share the mixture out
 
 
+def test_an_octave_apart_each_voice_gets_its_share_of_the_shared_partials():
+    """Every tenor partial sits on an even bass partial: the shared bins are split by each voice's
+    spectral envelope, learned where its partials sit alone (the bass's odd ones) and read between.
+    (One template per note instead, the previous model, scored 8.5 and 8.8 dB here.)"""
+    from hiaudio.separation.baselines import apply_masks
+
+    bass, f0_b = harmonic_voice(110.0, SR, 1.5, formants_hz=(500, 900, 2400), seed=1)
+    tenor, f0_t = harmonic_voice(220.0, SR, 1.5, formants_hz=(700, 1200, 2600), seed=2)
+    tenor = 0.7 * tenor
+    mix = bass + tenor
+    spec = stft(mix, 1024, 256)
+    idx = np.minimum(np.arange(spec.shape[1]) * 256, len(bass) - 1)
+    models = comb.fit_combs(np.abs(spec), np.stack([f0_t[idx], f0_b[idx]]), SR, 1024)
+    scores = si_sdr_batch(apply_masks(mix, models, 1024, 256, 1.5), np.stack([tenor, bass]))
+    assert np.all(scores > 9.0), scores  # measured 9.95 and 10.48
+
+
 def test_blind_duet_lands_in_the_right_stems(duet):
     stems, mix, _ = duet
     result = separate_choir(mix, SR, 2)
