@@ -21,6 +21,8 @@ from torch import nn
 from hiaudio import checkpoints
 
 SAMPLE_RATE = 16000
+HOP = 80  # samples between frames (5 ms), every shipped model's
+HOP_S = HOP / SAMPLE_RATE
 F0_MIN_HZ, F0_MAX_HZ, BIN_CENTS = 50.0, 1100.0, 20.0  # the grid of hiaudio.dsp.pitch.PitchConfig
 N_BINS = int(math.floor(1200 * math.log2(F0_MAX_HZ / F0_MIN_HZ) / BIN_CENTS)) + 1  # 268
 HARMONICS = (0.5, 1.0, 2.0, 3.0, 4.0, 5.0)  # the sub-harmonic catches octave errors
@@ -107,3 +109,22 @@ class SalienceCNN(nn.Module):
 
 
 checkpoints.register("salience", "hiaudio.models.salience:SalienceCNN")
+
+# The salience models the choir pipeline averages (a list, so a second model can join it).
+ASSETS = ("salience.pt",)
+
+
+def salience_map(audio, assets=ASSETS, device: torch.device | str = "cpu"):
+    """Mean salience of the shipped models: audio (S,) numpy at SAMPLE_RATE -> (T, n_bins) numpy."""
+    import numpy as np
+
+    x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(device)
+    maps = []
+    for name in assets:
+        model, _ = checkpoints.load_asset(name, "salience")
+        if model.hop != HOP or model.sample_rate != SAMPLE_RATE:
+            raise checkpoints.CheckpointError(f"{name} frames {model.hop} samples at {model.sample_rate} Hz; "
+                                              f"the ensemble needs {HOP} at {SAMPLE_RATE}")
+        with torch.no_grad():
+            maps.append(model.to(device).salience(x))
+    return (sum(maps) / len(maps)).cpu().numpy()

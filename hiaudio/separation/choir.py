@@ -293,11 +293,17 @@ def _check_parts_found(f0_hz: np.ndarray, loud: np.ndarray, n_voices: int) -> li
     """Warnings (or a SeparationError) when fewer than n_voices parts sing their own line.
 
     Lines are counted per frame: the parts voiced and not on a harmonic of another part
-    (`ghost_frames`: the salience model also answers to a solo voice's 2nd and 3rd harmonics).
+    (`ghost_frames`: the salience model also answers to a solo voice's 2nd and 3rd harmonics),
+    nor in unison with a part above (the decoder may take a strong ridge twice).
     The clip has n lines if at least MIN_LINE_SHARE of its sounding frames have n at once.
     A solo where more parts are asked is an error; fewer lines than parts, a warning.
     """
     own_line = (f0_hz > 0) & ~multif0.ghost_frames(f0_hz)
+    for v in range(1, f0_hz.shape[0]):  # a part on the same pitch as a part above it doubles that line
+        for u in range(v):
+            both = (f0_hz[v] > 0) & (f0_hz[u] > 0)
+            cents = 1200 * np.abs(np.log2(np.where(both, f0_hz[v], 1.0) / np.where(both, f0_hz[u], 1.0)))
+            own_line[v] &= ~(both & (cents < multif0.GHOST_TOLERANCE_CENTS))
     lines = own_line[:, loud].sum(axis=0) if loud.any() else np.zeros(1, np.int64)  # (T_loud,)
     found = max([n for n in range(n_voices + 1) if n == 0 or (lines >= n).mean() >= MIN_LINE_SHARE])
     if found <= 1 < n_voices:
@@ -311,19 +317,14 @@ def _check_parts_found(f0_hz: np.ndarray, loud: np.ndarray, n_voices: int) -> li
 
 
 @on_gpu
-def part_salience(x: np.ndarray, asset: str = "salience.pt") -> np.ndarray:
-    """The salience model on the mixture (S,) at SAMPLE_RATE -> (T, K) numpy, on the GPU when there is one."""
-    from hiaudio import checkpoints
-
-    model, _ = checkpoints.load_asset(asset, "salience")
-    device = pick_device()
-    model = model.to(device)
-    with torch.no_grad():
-        return model.salience(torch.from_numpy(np.ascontiguousarray(x)).to(device)).cpu().numpy()
+def part_salience(x: np.ndarray, assets: Sequence[str] = salience_model.ASSETS) -> np.ndarray:
+    """The salience models on the mixture (S,) at SAMPLE_RATE -> (T, K) numpy, on the GPU when there is one."""
+    return salience_model.salience_map(x, assets, pick_device())
 
 
 def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: Sequence[Notes] | None = None,
-                   progress: Callable[[float, str], None] | None = None, asset: str = "salience.pt",
+                   progress: Callable[[float, str], None] | None = None,
+                   assets: Sequence[str] = salience_model.ASSETS,
                    analyze_voices: bool = True) -> ChoirSeparation:
     """Separate a choir mixture into n_voices parts (top-down) by synthesis; see the module docstring.
 
@@ -352,7 +353,7 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
         notes = check_score(notes, duration_s, n_voices)
 
     report(0.05, "finding each part's pitch")
-    sal = part_salience(x, asset)  # (T, K)
+    sal = part_salience(x, assets)  # (T, K)
     times_s = np.arange(sal.shape[0]) * F0_HOP_S
     if notes is None:
         f0_hz = multif0.assign_voices(sal, n_voices)

@@ -38,6 +38,8 @@ class Config(TrainConfig):
     n_eval: int = 4  # validation excerpts per renderer for the final multi-pitch metrics
     blur_bins: float = 1.0  # std of the target's Gaussian, in 20-cent bins
     pos_weight: float = 1.0  # BCE weight of positive bins (the target is sparse)
+    voice_subsets: float = 0.0  # share of training crops that keep only 1-3 of the 4 parts (mixture and
+    # target alike), so the model meets solos, duets and trios, not only four-part textures
 
 
 def salience_target(f0_hz: torch.Tensor, n_bins: int = N_BINS, blur_bins: float = 1.0) -> torch.Tensor:
@@ -51,13 +53,18 @@ def salience_target(f0_hz: torch.Tensor, n_bins: int = N_BINS, blur_bins: float 
 class _Frames(ExampleSets):
     """(mixture crop (S,), f0_hz (4, T)) pairs from one or more ChoraleDatasets, T = S // hop + 1."""
 
-    def __init__(self, sets, crop_s: float | None, seed: int):
+    def __init__(self, sets, crop_s: float | None, seed: int, voice_subsets: float = 0.0):
         super().__init__(sets)
-        self.crop_s, self.seed = crop_s, seed
+        self.crop_s, self.seed, self.voice_subsets = crop_s, seed, voice_subsets
 
     def __getitem__(self, i):
         ex = self.example(i)
         mix, f0, hop = torch.from_numpy(ex.mixture), torch.from_numpy(ex.f0_hz), ex.hop_samples
+        if self.voice_subsets and np.random.random() < self.voice_subsets:
+            keep = np.zeros(len(f0), dtype=bool)
+            keep[np.random.choice(len(f0), np.random.randint(1, len(f0)), replace=False)] = True
+            mix = torch.from_numpy(ex.stems[keep].sum(0))
+            f0 = f0 * torch.from_numpy(keep)[:, None]
         n_frames = mix.shape[-1] // hop + 1
         f0 = torch.nn.functional.pad(f0, (0, max(0, n_frames - f0.shape[-1])))[:, :n_frames]
         if self.crop_s:
@@ -133,5 +140,5 @@ def build(cfg: Config) -> Task:
                 "val_peak_f1": 2 * precision * recall / max(precision + recall, 1e-9)}
 
     return Task(model=SalienceCNN(**kwargs), model_name="salience", model_kwargs=kwargs,
-                train_set=_Frames(train, cfg.crop_s, cfg.seed), val_set=_Frames(val, None, cfg.seed),
+                train_set=_Frames(train, cfg.crop_s, cfg.seed, cfg.voice_subsets), val_set=_Frames(val, None, cfg.seed),
                 loss_fn=_loss(cfg), evaluate=evaluate, data_version=VERSION)
