@@ -6,6 +6,7 @@ one-line message on stderr and exit status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -151,13 +152,8 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "vocode":
         import torch
 
-        import os
-
         from hiaudio.studio import vocode
 
-        # one torch thread unless HIAUDIO_TORCH_THREADS says otherwise (as in the studio): on two
-        # shared cores the diffusion loop's small convolutions stall in torch's pool (RTF 3.5 vs 0.15)
-        torch.set_num_threads(int(os.environ.get("HIAUDIO_TORCH_THREADS", "1")))
         wave, sr = _load(args.audio, vocode.SAMPLE_RATE)
         result = vocode.vocode(wave, args.method, args.steps, torch.Generator().manual_seed(args.seed))
         audio.save_wav(args.out, result.audio, sr)
@@ -188,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     from hiaudio.params import ParamsError
 
     args = build_parser().parse_args(argv)
+    import torch
+
+    # one torch thread unless HIAUDIO_TORCH_THREADS says otherwise (as in the studio): on two
+    # shared cores torch's pool stalls -- the vocoder's diffusion loop ran at RTF 3.5 vs 0.15
+    torch.set_num_threads(int(os.environ.get("HIAUDIO_TORCH_THREADS", "1")))
     try:
         run(args)
     except (AudioError, ParamsError, ValueError) as err:
