@@ -27,8 +27,8 @@ from hiaudio.dsp import losses
 from hiaudio.params import EXPORT_ADVICE, ParamsError
 from hiaudio.studio import ddsp_lab, lab_plots, plots
 from hiaudio.studio.edit import NOTE_NAMES, PRESETS, SCALES, Edits
-from hiaudio.studio.session import (VoiceSession, edited_params, load_params, render_session,
-                                    session_from_params, start_session)
+from hiaudio.studio.session import (MAX_PARAMS_BYTES, VoiceSession, edited_params, load_params,
+                                    render_session, session_from_params, start_session)
 from hiaudio.ui.choir import build_choir_tab
 from hiaudio.ui.common import QUEUE_SIZE, guard, limits_note, pcm16, safe_stem
 from hiaudio.ui.compose import build_compose_tab
@@ -483,7 +483,8 @@ def _slider(c: Control) -> gr.Slider:
 def build_voice_tab() -> None:
     """The Voice tab: analyze a clip, edit pitch and timbre with sliders, compare, download."""
     state = gr.State(VoiceTab(), delete_callback=delete_state)
-    gr.Markdown(limits_note("analysis", audio.MAX_DURATION_S), elem_id="voice-limits")
+    gr.Markdown(limits_note("analysis", audio.MAX_DURATION_S,
+                            f"parameter files up to {MAX_PARAMS_BYTES / 2**20:.0f} MB"), elem_id="voice-limits")
     with gr.Row():
         with gr.Column(scale=1):
             upload = gr.Audio(sources=["upload", "microphone"], type="filepath",
