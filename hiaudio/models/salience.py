@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -116,8 +117,6 @@ ASSETS = ("salience.pt",)
 
 def salience_map(audio, assets=ASSETS, device: torch.device | str = "cpu"):
     """Mean salience of the shipped models: audio (S,) numpy at SAMPLE_RATE -> (T, n_bins) numpy."""
-    import numpy as np
-
     x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(device)
     maps = []
     for name in assets:

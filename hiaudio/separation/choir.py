@@ -217,7 +217,7 @@ def f0_near_score(salience: np.ndarray, score_hz: np.ndarray, tolerance_cents: f
         cand = np.clip(centre[:, None] + offsets, 1, n_bins - 2)  # (N, W)
         values = salience[t[:, None], cand]
         best = cand[np.arange(len(t)), values.argmax(1)]
-        refined = multif0._refine(salience, t, best)
+        refined = multif0.parabolic_peak(salience, t, best)
         f0 = F0_MIN_HZ * 2.0 ** (refined * BIN_CENTS / 1200)
         out[v, t] = np.where(values.max(1) >= min_salience, f0, score_hz[v, t])
     smooth = median_filter(out, size=(1, 5), mode="nearest")
@@ -253,11 +253,7 @@ def refine_f0(x: np.ndarray, f0_hz: np.ndarray, harmonics: int = REFINE_HARMONIC
         col = t[:, None, None]
         total = ((spec[lo, col] * (1 - frac) + spec[lo + 1, col] * frac) * inside).sum(-1)  # (N, C)
         best = np.clip(total.argmax(1), 1, len(cents) - 2)
-        rows = np.arange(len(t))
-        a, b, c = total[rows, best - 1], total[rows, best], total[rows, best + 1]
-        den = a - 2 * b + c
-        shift = np.where(np.abs(den) > 1e-12, 0.5 * (a - c) / np.where(np.abs(den) > 1e-12, den, 1.0), 0.0)
-        offset = cents[best] + np.clip(shift, -0.5, 0.5) * step
+        offset = cents[0] + multif0.parabolic_peak(total, np.arange(len(t)), best) * step
         runs = np.split(np.arange(len(t)), np.nonzero(np.diff(t) > 1)[0] + 1)  # voiced runs
         for run in runs:
             offset[run] = median_filter(offset[run], min(median_frames, len(run)), mode="nearest")
@@ -293,17 +289,12 @@ def _check_parts_found(f0_hz: np.ndarray, loud: np.ndarray, n_voices: int) -> li
     """Warnings (or a SeparationError) when fewer than n_voices parts sing their own line.
 
     Lines are counted per frame: the parts voiced and not on a harmonic of another part
-    (`ghost_frames`: the salience model also answers to a solo voice's 2nd and 3rd harmonics),
-    nor in unison with a part above (the decoder may take a strong ridge twice).
+    nor in unison with a part above (`ghost_frames`: the salience model also answers to a solo
+    voice's 2nd and 3rd harmonics, and the decoder may take a strong ridge twice).
     The clip has n lines if at least MIN_LINE_SHARE of its sounding frames have n at once.
     A solo where more parts are asked is an error; fewer lines than parts, a warning.
     """
     own_line = (f0_hz > 0) & ~multif0.ghost_frames(f0_hz)
-    for v in range(1, f0_hz.shape[0]):  # a part on the same pitch as a part above it doubles that line
-        for u in range(v):
-            both = (f0_hz[v] > 0) & (f0_hz[u] > 0)
-            cents = 1200 * np.abs(np.log2(np.where(both, f0_hz[v], 1.0) / np.where(both, f0_hz[u], 1.0)))
-            own_line[v] &= ~(both & (cents < multif0.GHOST_TOLERANCE_CENTS))
     lines = own_line[:, loud].sum(axis=0) if loud.any() else np.zeros(1, np.int64)  # (T_loud,)
     found = max([n for n in range(n_voices + 1) if n == 0 or (lines >= n).mean() >= MIN_LINE_SHARE])
     if found <= 1 < n_voices:

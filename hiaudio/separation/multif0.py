@@ -33,8 +33,8 @@ class DecodeConfig:
     f0_min_hz: float = 50.0  # the salience grid: bin k is f0_min_hz * 2**(k * bin_cents / 1200)
     bin_cents: float = 20.0
     # unvoiced_salience, peak_threshold, suppress_factor and range_slope_per_octave were searched
-    # on 12 validation excerpts (held-out timbres) for the shipped salience models: RPA 0.718 ->
-    # 0.760 (the 5k model), 0.659 -> 0.763 (the 12k one); the rest as first set.
+    # on 12 validation excerpts (held-out timbres) for salience.pt: RPA 0.718 -> 0.760 (on the 32
+    # test excerpts 0.820 -> 0.843); the rest as first set.
     range_slope_per_octave: float = 24.0  # -log prior per octave outside a part's range
     jump_cost_per_octave: float = 10.0  # -log prob per octave of frame-to-frame movement
     max_jump_cents: float = 1300.0  # larger moves between consecutive frames are barred
@@ -77,8 +77,8 @@ def _viterbi(emit: np.ndarray, voiced_ok: np.ndarray, trans: np.ndarray, switch_
     return path
 
 
-def _refine(sal: np.ndarray, t: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Sub-bin position of the peak at bins k (frames t) by a parabola through 3 bins."""
+def parabolic_peak(sal: np.ndarray, t: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Sub-bin position of the peak at bins k (rows t) by a parabola through 3 bins."""
     n = sal.shape[1]
     lo, hi = np.clip(k - 1, 0, n - 1), np.clip(k + 1, 0, n - 1)
     a, b, c = sal[t, lo], sal[t, k], sal[t, hi]
@@ -123,7 +123,7 @@ def assign_voices(salience: np.ndarray, n_voices: int = 4, cfg: DecodeConfig = D
         path = _viterbi(emit, voiced_ok, trans, cfg.switch_cost)
         voiced = path < k
         tv = np.nonzero(voiced)[0]
-        kb = _refine(remaining, tv, path[tv])
+        kb = parabolic_peak(remaining, tv, path[tv])
         f0[v, tv] = cfg.f0_min_hz * 2.0 ** (kb * cfg.bin_cents / 1200)
         # hand the next part what is left: this path's ridge suppressed, nothing above it allowed
         for dk in range(-cfg.suppress_bins, cfg.suppress_bins + 1):
@@ -133,7 +133,9 @@ def assign_voices(salience: np.ndarray, n_voices: int = 4, cfg: DecodeConfig = D
     return f0
 
 
-GHOST_HARMONICS = (2, 3, 4, 5)  # a part at n x another part's F0 may be that part's harmonic
+# a part at n x another part's F0 may be that part's harmonic; at 1 x (unison) the lower-listed
+# part doubles the line of the part above it (the decoder may take a strong ridge twice)
+GHOST_HARMONICS = (1, 2, 3, 4, 5)
 GHOST_TOLERANCE_CENTS = 50.0
 
 
@@ -141,7 +143,8 @@ def ghost_frames(f0_hz: np.ndarray, harmonics=GHOST_HARMONICS, tolerance_cents: 
     """Where a part sits on a harmonic of another part's F0: (V, T) bool, and that part's F0 / n.
 
     The salience model answers to strong 2nd and 3rd harmonics too; a part found there is
-    usually a ghost of the lower line (it can also be a true octave or twelfth doubling).
+    usually a ghost of the lower line (it can also be a true octave or twelfth doubling). For
+    n = 1 only the part listed later (the lower one) is marked: of a unison, one line remains.
     """
     f0 = np.asarray(f0_hz, dtype=np.float64)
     ghost = np.zeros(f0.shape, dtype=bool)
@@ -152,6 +155,8 @@ def ghost_frames(f0_hz: np.ndarray, harmonics=GHOST_HARMONICS, tolerance_cents: 
             both = (f0[v] > 0) & (f0[u] > 0)
             ratio = np.where(both, f0[v] / np.where(f0[u] > 0, f0[u], 1.0), 0.0)
             for n in harmonics:
+                if n == 1 and u > v:
+                    continue
                 ghost[v] |= both & (np.abs(1200 * np.log2(np.maximum(ratio, 1e-9) / n)) < tolerance_cents)
     return ghost
 
