@@ -112,7 +112,7 @@ class SalienceCNN(nn.Module):
 checkpoints.register("salience", "hiaudio.models.salience:SalienceCNN")
 
 # The salience models the choir pipeline averages (a list, so a second model can join it).
-ASSETS = ("salience.pt",)
+ASSETS = ("salience.pt", "salience_ctx.pt")
 
 
 def salience_map(audio, assets=ASSETS, device: torch.device | str = "cpu"):

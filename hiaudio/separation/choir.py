@@ -198,8 +198,10 @@ def f0_near_score(salience: np.ndarray, score_hz: np.ndarray, tolerance_cents: f
     """The salience ridge nearest the score: salience (T, K), score_hz (V, T) -> f0_hz (V, T).
 
     In each frame where the part sings, the strongest salience bin within tolerance_cents of the
-    score's note, refined to a fraction of a bin; the score's own pitch where that is weaker
-    than min_salience. A 5-frame median smooths single-frame jumps between neighbouring ridges.
+    score's note -- and less than halfway to another part's different note in that frame, so a
+    part a semitone from its neighbour does not take the neighbour's ridge -- refined to a
+    fraction of a bin; the score's own pitch where that is weaker than min_salience. A 5-frame
+    median smooths single-frame jumps between neighbouring ridges.
     """
     from scipy.ndimage import median_filter
 
@@ -208,14 +210,19 @@ def f0_near_score(salience: np.ndarray, score_hz: np.ndarray, tolerance_cents: f
     score_hz = score_hz[:, :n_frames]
     half = int(np.ceil(tolerance_cents / BIN_CENTS))
     offsets = np.arange(-half, half + 1)
+    cents = np.where(score_hz > 0, 1200 * np.log2(np.maximum(score_hz, 1e-3) / F0_MIN_HZ), np.nan)  # (V, T)
+    gap = np.abs(cents[:, None] - cents[None, :])  # (V, V, T) to every other part's note
+    gap[(gap < 1.0) | np.isnan(gap)] = np.inf  # unisons and silent parts do not narrow the search
+    reach = np.minimum(tolerance_cents, 0.5 * gap.min(axis=1))  # (V, T)
     out = np.zeros_like(score_hz, dtype=np.float64)
     for v in range(score_hz.shape[0]):
         t = np.nonzero(score_hz[v] > 0)[0]
         if len(t) == 0:
             continue
-        centre = np.round(1200 * np.log2(score_hz[v, t] / F0_MIN_HZ) / BIN_CENTS).astype(np.int64)
+        centre = np.round(cents[v, t] / BIN_CENTS).astype(np.int64)
         cand = np.clip(centre[:, None] + offsets, 1, n_bins - 2)  # (N, W)
-        values = salience[t[:, None], cand]
+        near = np.abs(offsets[None, :]) * BIN_CENTS < reach[v, t, None]  # (N, W); the centre always
+        values = np.where(near | (offsets[None, :] == 0), salience[t[:, None], cand], -np.inf)
         best = cand[np.arange(len(t)), values.argmax(1)]
         refined = multif0.parabolic_peak(salience, t, best)
         f0 = F0_MIN_HZ * 2.0 ** (refined * BIN_CENTS / 1200)
