@@ -114,6 +114,22 @@ def test_choir_session_edits_only_the_chosen_part(duet_separation):
         choir_session.set_mix(session, [0.0, 99.0], [False, False], [False, False])
 
 
+def test_a_slider_move_redraws_the_plot_only_when_the_pitch_moves(duet_separation):
+    import plotly.graph_objects as go
+
+    from hiaudio.studio import choir_plots
+
+    state = choir_ui.ChoirTab(session=choir_session.start_choir_session(duet_separation),
+                              spectrogram=choir_plots.mixture_spectrogram(duet_separation.mixture, 16000))
+    out = choir_ui.edit_part(state, "alto", *_edit_values(formant_shift=1.2, breathiness_db=6.0))
+    assert out[2] == {"__type__": "update"}  # skipped: the F0 drawn is unchanged
+    assert "alto**: formants x1.2" in out[0]
+    out = choir_ui.edit_part(state, "alto", *_edit_values(formant_shift=1.2, transpose_semitones=-2))
+    assert isinstance(out[2], go.Figure)
+    edited = [t for t in out[2].data if t.name == "alto (edited)"]
+    assert len(edited) == 1
+
+
 @pytest.fixture(scope="module")
 def duet_separation():
     from tests.test_separation import SR, sung

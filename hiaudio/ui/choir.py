@@ -177,12 +177,15 @@ def select_part(state: ChoirTab, part: str):
 
 @guard("Editing the part")
 def edit_part(state: ChoirTab, part: str, *values):
-    """Apply the controls to one part and remix. Returns (status, remix, plot, 4 part players)."""
+    """Apply the controls to one part and remix. Returns (status, remix, plot, 4 part players);
+    the plot only when the part's F0 moved (a formant or breath move leaves it as drawn)."""
     s = _session(state)
     edits = edits_from(values)
     v = choir_session.part_index(s, part)
+    pitch_moved = not edits.same_pitch_as(s.parts[v].edits)
     choir_session.set_part_edits(s, v, edits)
-    return (_status(state), _player(s, choir_session.remix(s)), _figure(state), *_part_players(state, only=v))
+    return (_status(state), _player(s, choir_session.remix(s)), _figure(state) if pitch_moved else gr.skip(),
+            *_part_players(state, only=v))
 
 
 @guard("Resetting the part")
