@@ -1,16 +1,11 @@
 """Shared fixtures. `studio_url`: the studio app (app.py), served once per test session."""
 import os
-import socket
 
 import pytest
 
+from tests.helpers import free_port
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +13,7 @@ def studio_url():
     """URL of app.demo served on a free localhost port in this process (closed at the end)."""
     import app
 
-    app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(),
+    app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
                     quiet=True, **app.launch_options())
     yield app.demo.local_url
     app.demo.close()

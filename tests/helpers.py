@@ -1,5 +1,14 @@
-"""Signals with known answers, shared by the tests."""
+"""Signals with known answers, and other small helpers shared by the tests."""
+import socket
+
 import numpy as np
+
+
+def free_port() -> int:
+    """A localhost TCP port nobody listens on now (for serving a Gradio app in a test)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def harmonic_voice(f0_hz, sample_rate=16000, duration_s=1.5, n_harmonics=30, vibrato_cents=0.0,

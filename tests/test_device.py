@@ -85,10 +85,10 @@ socket.socket.connect = local_only
 import torch
 import app
 from gradio_client import Client, handle_file
-from tests.conftest import _free_port
+from tests.helpers import free_port
 
 assert not torch.cuda.is_available()
-app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True,
+app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
                 **app.launch_options())
 client = Client(app.demo.local_url, verbose=False)
 edits = [getattr(app.Edits(), f) for f in app.EDIT_FIELDS[:-2]] + ["C", "major"]

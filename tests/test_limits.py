@@ -20,7 +20,7 @@ from hiaudio.ui import choir as choir_ui
 from hiaudio.ui import compose as compose_ui
 from hiaudio.ui import vocoders as vocoders_ui
 from hiaudio.ui.common import QUEUE_SIZE, guard
-from tests.conftest import _free_port
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 VOICE_EXAMPLE = app.example_clips()[0]
@@ -158,7 +158,7 @@ def test_a_full_queue_turns_requests_away_with_try_again(monkeypatch, tmp_path):
 
     monkeypatch.setattr(vocoders_ui, "load_clip", slow_load)
     demo = app.build_demo(queue_size=2)
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True,
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
                 **app.launch_options())
     try:
         client = Client(demo.local_url, verbose=False)
