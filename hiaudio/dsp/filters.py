@@ -107,7 +107,8 @@ def interpolated_response(a: torch.Tensor, gain_db: torch.Tensor, omega: torch.T
     exact form) and several times faster than the product form for many frequencies.
     """
     spec = torch.fft.rfft(a, n_fft)  # (..., n_fft//2+1) complex
-    lead = torch.broadcast_shapes(a.shape[:-1], omega.shape[:-1])
+    # numpy's rule: torch.broadcast_shapes imports sympy on its first call (half a second per process)
+    lead = np.broadcast_shapes(tuple(a.shape[:-1]), tuple(omega.shape[:-1]))
     spec = spec.expand(*lead, spec.shape[-1])
     pos = omega.clamp(0, math.pi).expand(*lead, omega.shape[-1]) * (n_fft / (2 * math.pi))
     lo = pos.floor().long().clamp(max=n_fft // 2 - 1)
