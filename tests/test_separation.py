@@ -172,6 +172,19 @@ def test_score_informed_follows_the_score(duet):
     assert np.all(si_sdr_batch(result.stems, stems) > 10.0)  # 11.8 / 12.3 dB measured
 
 
+def test_parts_analysed_on_threads_as_one_by_one(duet, monkeypatch):
+    """The voice models are fitted on worker threads; the result is the sequential one, in part order."""
+    from hiaudio.separation import choir
+
+    _, mix, notes = duet
+    monkeypatch.setattr(choir, "ANALYSIS_WORKERS", 1)
+    one = separate_choir(mix, SR, 2, notes=notes)
+    monkeypatch.setattr(choir, "ANALYSIS_WORKERS", 2)
+    two = separate_choir(mix, SR, 2, notes=notes)
+    assert np.array_equal(one.synth, two.synth)
+    assert [p.to_dict() for p in one.params] == [p.to_dict() for p in two.params]
+
+
 def test_params_json_per_voice(duet, tmp_path):
     stems, mix, _ = duet
     result = separate_choir(mix, SR, 2)

@@ -153,3 +153,8 @@ def test_ship_copies_the_checkpoint_and_writes_its_card(tmp_path):
     assert text.count("<!-- card:tiny.pt -->") == 1 and "--set steps=10" in text
     with pytest.raises(ValueError, match="file name"):
         cards.ship(out, "../evil.pt", "x", assets)
+    last = cards.ship(out, "tiny_last.pt", "x", assets, which="last")  # the final weights, not the best
+    shipped, final = checkpoints.read_checkpoint(last), checkpoints.read_checkpoint(out / "last.pt")
+    assert all(torch.equal(shipped["state"][k], final["state"][k]) for k in final["state"])
+    with pytest.raises(ValueError, match="'best' or 'last'"):
+        cards.ship(out, "tiny.pt", "x", assets, which="newest")

@@ -27,8 +27,11 @@ Everything runs at `SAMPLE_RATE` (16 kHz, the salience model's rate); the input 
 """
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -70,6 +73,7 @@ REFINE_HARMONICS = 5
 REFINE_RANGE_CENTS = 32.0
 REFINE_WINDOW = 2048  # samples at SAMPLE_RATE
 REFINE_MEDIAN_FRAMES = 9
+ANALYSIS_WORKERS = min(2, os.cpu_count() or 1)  # threads fitting the parts' voice models
 MIN_LINE_SHARE = 0.15  # n lines are sung if at least this share of the sounding frames has n at once
 SILENCE_DBFS = -60.0
 MAX_SCORE_BYTES = 5 * 2**20  # a score file bigger than this is refused before parsing (a chorale is ~100 kB)
@@ -376,11 +380,19 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
 
     params, synth = [], np.zeros_like(stems)
     if analyze_voices:
-        for v in range(n_voices):
+        def voice_model(v):
             check_deadline()
-            report(0.5 + 0.45 * v / n_voices, f"fitting the {PARTS[v]}'s voice model")
-            params.append(analyze(stems[v], SAMPLE_RATE, f0_hz=f0_hz[v], f0_hop_s=F0_HOP_S))
-            synth[v] = render.render(params[v])[:len(x)]
+            p = analyze(stems[v], SAMPLE_RATE, f0_hz=f0_hz[v], f0_hop_s=F0_HOP_S)
+            return p, render.render(p)[:len(x)]
+
+        # the parts are independent: on ANALYSIS_WORKERS threads (torch and numpy release the GIL),
+        # each in a copy of this context, so the request's deadline holds there too
+        with ThreadPoolExecutor(max_workers=min(ANALYSIS_WORKERS, n_voices)) as pool:
+            futures = [pool.submit(contextvars.copy_context().run, voice_model, v) for v in range(n_voices)]
+            for v, future in enumerate(futures):
+                report(0.5 + 0.45 * v / n_voices, f"fitting the {PARTS[v]}'s voice model")
+                p, synth[v] = future.result()
+                params.append(p)
     report(1.0, "done")
     return ChoirSeparation(sample_rate=SAMPLE_RATE, mixture=x, parts=PARTS[:n_voices], times_s=times_s,
                            f0_hz=f0_hz.astype(np.float32), stems=stems, synth=synth.astype(np.float32),

@@ -49,12 +49,15 @@ def render_card(asset_name: str, command: str, meta: dict, result: dict, size_by
     return "\n".join(lines)
 
 
-def ship(run_dir, asset_name: str, command: str, assets_dir=checkpoints.ASSETS_DIR) -> Path:
-    """Copy run_dir/best.pt to assets_dir/asset_name and (re)write its card in MODELS.md."""
+def ship(run_dir, asset_name: str, command: str, assets_dir=checkpoints.ASSETS_DIR, which: str = "best") -> Path:
+    """Copy run_dir/best.pt (or, with which="last", the final last.pt) to assets_dir/asset_name and
+    (re)write its card in MODELS.md."""
     run_dir, assets_dir = Path(run_dir), Path(assets_dir)
     if Path(asset_name).name != asset_name or not asset_name.endswith(".pt"):
         raise ValueError(f"{asset_name!r} must be a plain file name ending in .pt")
-    source = run_dir / "best.pt"
+    if which not in ("best", "last"):
+        raise ValueError(f"which is {which!r}: 'best' or 'last'")
+    source = run_dir / f"{which}.pt"
     if not source.exists():
         source = run_dir / "last.pt"
     data = checkpoints.read_checkpoint(source)
