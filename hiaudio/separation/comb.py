@@ -157,11 +157,11 @@ def tie_unisons(level: torch.Tensor, loudness_per_level: torch.Tensor, runs, con
                 shares.append(float(a / (a + b)))
             else:
                 shares.append(None)
-        known = [x for x in shares if x is not None]
-        if not known:
-            continue
-        before, after = (shares[0] if shares[0] is not None else known[0]), (shares[1] if shares[1] is not None else known[-1])
-        share = torch.linspace(before, after, stop - start)
+        before, after = shares
+        if before is None and after is None:
+            continue  # nothing around it to go by: the fit decides
+        share = torch.linspace(before if before is not None else after, after if after is not None else before,
+                               stop - start)
         total = loud[start:stop, v] + loud[start:stop, j]
         level[start:stop, v] = share * total / (loudness_per_level[start:stop, v] + EPS)
         level[start:stop, j] = (1 - share) * total / (loudness_per_level[start:stop, j] + EPS)
