@@ -153,8 +153,12 @@ def test_ship_copies_the_checkpoint_and_writes_its_card(tmp_path):
     assert text.count("<!-- card:tiny.pt -->") == 1 and "--set steps=10" in text
     with pytest.raises(ValueError, match="file name"):
         cards.ship(out, "../evil.pt", "x", assets)
-    last = cards.ship(out, "tiny_last.pt", "x", assets, which="last")  # the final weights, not the best
-    shipped, final = checkpoints.read_checkpoint(last), checkpoints.read_checkpoint(out / "last.pt")
-    assert all(torch.equal(shipped["state"][k], final["state"][k]) for k in final["state"])
+    best = checkpoints.read_checkpoint(out / "best.pt")  # 10 steps: best is last; make them differ
+    best["state"] = {k: torch.zeros_like(v) for k, v in best["state"].items()}
+    torch.save(best, out / "best.pt")
+    final = checkpoints.read_checkpoint(out / "last.pt")
+    for which, expected in (("best", best), ("last", final)):
+        shipped = checkpoints.read_checkpoint(cards.ship(out, f"tiny_{which}.pt", "x", assets, which=which))
+        assert all(torch.equal(shipped["state"][k], expected["state"][k]) for k in final["state"])
     with pytest.raises(ValueError, match="'best' or 'last'"):
         cards.ship(out, "tiny.pt", "x", assets, which="newest")

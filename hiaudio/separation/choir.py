@@ -2,8 +2,8 @@
 
 The pipeline, for 1-4 parts taken top-down (soprano, alto, tenor, bass):
 
-1. **F0 per part.** The salience network (`hiaudio.models.salience`, trained on our rendered
-   chorales) says which pitches sound in each 5 ms frame. Blind: `multif0.assign_voices`
+1. **F0 per part.** The salience networks (`hiaudio.models.salience`, trained on our rendered
+   chorales; the mean of the shipped ones) say which pitches sound in each 5 ms frame. Blind: `multif0.assign_voices`
    decodes the parts top-down with range, ordering and continuity priors (Viterbi). With a
    score: each part's F0 is the salience ridge nearest to the score's note, within
    `SCORE_TOLERANCE_CENTS` (so intonation, vibrato and glides are the singer's, not the

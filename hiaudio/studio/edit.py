@@ -70,17 +70,18 @@ class Edits:
 
     @property
     def changes_pitch(self) -> bool:
-        return (self.transpose_semitones, self.transpose_cents, self.pitch_correction_pct,
-                self.vibrato_pct, self.drift_pct, self.scale_degrees) != (0.0, 0.0, 0.0, 100.0, 100.0, 0)
+        return not self.same_pitch_as(Edits())
 
     def same_pitch_as(self, other: "Edits") -> bool:
-        """Whether both edits give the same F0 (what a pitch plot shows); timbre and level may differ.
-        The key and scale count only where a correction or a move along the scale uses them."""
-        def pitch(e):
-            scale = (e.scale_key, e.scale_mode) if e.pitch_correction_pct or e.scale_degrees else None
-            return (e.transpose_semitones, e.transpose_cents, e.pitch_correction_pct, e.vibrato_pct,
-                    e.drift_pct, e.scale_degrees, scale)
-        return pitch(self) == pitch(other)
+        """Whether both edits give the same F0 (what a pitch plot shows); timbre and level may differ."""
+        return self._pitch() == other._pitch()
+
+    def _pitch(self) -> tuple:
+        """The fields that move the F0; the key and scale only where a correction or a move along
+        the scale uses them."""
+        scale = (self.scale_key, self.scale_mode) if self.pitch_correction_pct or self.scale_degrees else None
+        return (self.transpose_semitones, self.transpose_cents, self.pitch_correction_pct, self.vibrato_pct,
+                self.drift_pct, self.scale_degrees, scale)
 
 
 # "Change gender" and friends: pitch and formants move together (Praat's "Change gender").
