@@ -84,7 +84,7 @@ def test_an_octave_apart_each_voice_gets_its_share_of_the_shared_partials():
     idx = np.minimum(np.arange(spec.shape[1]) * 256, len(bass) - 1)
     models = comb.fit_combs(np.abs(spec), np.stack([f0_t[idx], f0_b[idx]]), SR, 1024)
     scores = si_sdr_batch(apply_masks(mix, models, 1024, 256, 1.5), np.stack([tenor, bass]))
-    assert np.all(scores > 9.0), scores  # measured 9.95 and 10.48
+    assert np.all(scores > 9.0), scores  # measured 9.33 and 10.46 (2 bands per octave: 9.95 and 10.48)
 
 
 def test_a_unison_is_split_as_the_voices_were_balanced_around_it(monkeypatch):
@@ -107,16 +107,21 @@ def test_a_unison_is_split_as_the_voices_were_balanced_around_it(monkeypatch):
     unison = slice(int(1.2 * SR), int(1.8 * SR))
     true_share = 10 * np.log10((lower[unison] ** 2).sum() / (upper[unison] ** 2).sum())  # -9.1 dB
 
-    def separate():
-        stems = apply_masks(mix, comb.fit_combs(np.abs(spec), f0, SR, 1024), 1024, 256, 1.5)
+    def separate(**fit):
+        stems = apply_masks(mix, comb.fit_combs(np.abs(spec), f0, SR, 1024, **fit), 1024, 256, 1.5)
         share = 10 * np.log10((stems[1, unison] ** 2).sum() / (stems[0, unison] ** 2).sum())
         return abs(share - true_share), si_sdr_batch(stems, np.stack([upper, lower]))
 
-    error, scores = separate()
+    error, _ = separate()
+    coarse_error, scores = separate(bands_per_octave=2.0)
     monkeypatch.setattr(comb, "UNISON_CENTS", 0.0)  # no unison found: the fit alone decides
-    error_untied, scores_untied = separate()
-    assert error < 6.0 and error < error_untied - 3.0, (error, error_untied)  # measured 4.8 vs 11.0 dB
-    assert scores[1] > scores_untied[1] + 2.0, (scores, scores_untied)  # 9.9 vs 6.2 dB
+    error_untied, _ = separate()
+    coarse_error_untied, scores_untied = separate(bands_per_octave=2.0)
+    # the default 3-band envelopes already tell the two voices apart a little (measured 4.5 vs
+    # 5.7 dB); with 2 bands per octave the untied fit keeps its starting split (4.8 vs 10.0 dB)
+    assert error < 6.0 and error < error_untied - 0.5, (error, error_untied)
+    assert coarse_error < 6.0 and coarse_error < coarse_error_untied - 3.0, (coarse_error, coarse_error_untied)
+    assert scores[1] > scores_untied[1] + 2.0, (scores, scores_untied)  # 10.0 vs 6.7 dB
 
 
 def test_with_the_score_a_part_does_not_take_its_neighbours_ridge():
