@@ -63,8 +63,10 @@ MASK_POWER = 1.5  # mask Y_v^p / sum Y^p. With the envelope combs, on 12 validat
 # its own level. With a score, on 8 validation excerpts (held-out timbres) it took the fluidsynth
 # renders from 10.8 to 13.2 dB (0.15 s: 12.7) and left the voice-model ones alike (9.8 / 9.7).
 # Blind it first cost 0.3-1.2 dB (spurious note changes); with today's F0 it pays there too: on 12
-# validation excerpts 3.76 -> 4.32 dB, on the 32 test excerpts 6.75 -> 7.22.
-RELEASE_S = 0.3
+# validation excerpts 3.76 -> 4.32 dB, on the 32 test excerpts 6.75 -> 7.22. Since its level may
+# only fall (`comb.decay_within_notes`) a longer release pays: on 24 validation excerpts with the
+# score 0.3 s 15.06 dB, 0.64 s 15.13 (12 excerpts: 0.3 s 15.13, 0.64 s 15.16, 0.96 s 15.11).
+RELEASE_S = 0.6
 SCORE_TOLERANCE_CENTS = 100.0  # how far from the score's note the sung F0 is looked for
 SCORE_MIN_SALIENCE = 0.1  # below this the ridge is too weak to trust; keep the score's pitch
 # Each part's F0 is then re-read to a few cents on the mixture: the salience grid is 20 cents and
