@@ -179,7 +179,8 @@ def test_score_informed_follows_the_score(duet):
 
 
 def test_parts_analysed_on_threads_as_one_by_one(duet, monkeypatch):
-    """The voice models are fitted on worker threads; the result is the sequential one, in part order."""
+    """The combs (one fit per STFT size) and the voice models are fitted on worker threads; the
+    result is the sequential one, in part order."""
     from hiaudio.separation import choir
 
     _, mix, notes = duet
@@ -187,6 +188,7 @@ def test_parts_analysed_on_threads_as_one_by_one(duet, monkeypatch):
     one = separate_choir(mix, SR, 2, notes=notes)
     monkeypatch.setattr(choir, "ANALYSIS_WORKERS", 2)
     two = separate_choir(mix, SR, 2, notes=notes)
+    assert np.array_equal(one.stems, two.stems)
     assert np.array_equal(one.synth, two.synth)
     assert [p.to_dict() for p in one.params] == [p.to_dict() for p in two.params]
 

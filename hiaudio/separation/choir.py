@@ -81,7 +81,7 @@ REFINE_HARMONICS = 5
 REFINE_RANGE_CENTS = 32.0
 REFINE_WINDOW = 2048  # samples at SAMPLE_RATE
 REFINE_MEDIAN_FRAMES = 9
-ANALYSIS_WORKERS = min(2, os.cpu_count() or 1)  # threads fitting the parts' voice models
+ANALYSIS_WORKERS = min(2, os.cpu_count() or 1)  # threads fitting the combs on each STFT size, then the voice models
 MIN_LINE_SHARE = 0.15  # n lines are sung if at least this share of the sounding frames has n at once
 SILENCE_DBFS = -60.0
 MAX_SCORE_BYTES = 5 * 2**20  # a score file bigger than this is refused before parsing (a chorale is ~100 kB)
@@ -332,6 +332,19 @@ def part_salience(x: np.ndarray, assets: Sequence[str] = salience_model.ASSETS) 
     return salience_model.salience_map(x, assets, pick_device())
 
 
+def in_parallel(fn: Callable, calls: Sequence[tuple], done: Callable[[int], None] | None = None) -> list:
+    """[fn(*args) for args in calls] on ANALYSIS_WORKERS threads (torch and numpy release the GIL),
+    each in a copy of this context, so the request's deadline holds there too; done(i) after each."""
+    with ThreadPoolExecutor(max_workers=max(1, min(ANALYSIS_WORKERS, len(calls)))) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, fn, *args) for args in calls]
+        results = []
+        for i, future in enumerate(futures):
+            results.append(future.result())
+            if done is not None:
+                done(i)
+        return results
+
+
 def masked_stems(x: np.ndarray, f0_hz: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
     """Every part's comb fitted to the mixture x (S,) on an n_fft STFT, then masked: -> (V, S) stems.
 
@@ -394,7 +407,7 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
     f0_hz = refine_f0(x, f0_hz)
 
     report(0.3, "separating the parts by synthesis")
-    stems = np.mean([masked_stems(x, f0_hz, n_fft) for n_fft in MASK_FFTS], axis=0)  # (V, S)
+    stems = np.mean(in_parallel(masked_stems, [(x, f0_hz, n_fft) for n_fft in MASK_FFTS]), axis=0)  # (V, S)
 
     params, synth = [], np.zeros_like(stems)
     if analyze_voices:
@@ -403,14 +416,11 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
             p = analyze(stems[v], SAMPLE_RATE, f0_hz=f0_hz[v], f0_hop_s=F0_HOP_S)
             return p, render.render(p)[:len(x)]
 
-        # the parts are independent: on ANALYSIS_WORKERS threads (torch and numpy release the GIL),
-        # each in a copy of this context, so the request's deadline holds there too
-        with ThreadPoolExecutor(max_workers=min(ANALYSIS_WORKERS, n_voices)) as pool:
-            futures = [pool.submit(contextvars.copy_context().run, voice_model, v) for v in range(n_voices)]
-            for v, future in enumerate(futures):
-                report(0.5 + 0.45 * v / n_voices, f"fitting the {PARTS[v]}'s voice model")
-                p, synth[v] = future.result()
-                params.append(p)
+        def done(v):
+            report(0.5 + 0.45 * (v + 1) / n_voices, f"fitted the {PARTS[v]}'s voice model")
+
+        for v, (p, synth[v]) in enumerate(in_parallel(voice_model, [(v,) for v in range(n_voices)], done)):
+            params.append(p)
     report(1.0, "done")
     return ChoirSeparation(sample_rate=SAMPLE_RATE, mixture=x, parts=PARTS[:n_voices], times_s=times_s,
                            f0_hz=f0_hz.astype(np.float32), stems=stems, synth=synth.astype(np.float32),
