@@ -87,6 +87,29 @@ def test_an_octave_apart_each_voice_gets_its_share_of_the_shared_partials():
     assert np.all(scores > 9.0), scores  # measured 9.13 and 10.34 (2 bands per octave, levels free per frame: 9.95 and 10.48)
 
 
+def test_levels_are_smoothed_inside_each_note_and_releases_only_fall():
+    """A note's level is averaged only with frames of the same note, over a window that stays
+    symmetric near the note's edges (a ramp keeps its slope); a release track may only fall."""
+    rng = np.random.default_rng(0)
+    f0 = np.concatenate([np.full(40, 220.0), np.full(30, 330.0), np.zeros(10)])[None]  # two notes, then rest
+    runs = comb.note_runs(f0)
+    assert runs[0, 0] == runs[39, 0] != runs[40, 0] == runs[69, 0] and runs[70, 0] == -1
+    ramp = np.concatenate([np.linspace(1.0, 2.0, 40), np.full(30, 5.0), np.zeros(10)])
+    noisy = ramp * (1 + 0.2 * rng.standard_normal(80))
+    level = torch.tensor(noisy, dtype=torch.float32)[:, None]
+    smoothed = comb.smooth_within_notes(level, comb.note_smoothing(runs, comb.LEVEL_SMOOTH_FRAMES))[:, 0].numpy()
+    inside = np.r_[3:37, 43:67]
+    assert np.abs(smoothed - ramp)[inside].mean() < 0.5 * np.abs(noisy - ramp)[inside].mean()
+    assert smoothed[35:40].mean() < 2.5 and smoothed[40:45].mean() > 4.0  # nothing leaks across the note change
+    clean = comb.smooth_within_notes(torch.tensor(ramp, dtype=torch.float32)[:, None],
+                                     comb.note_smoothing(runs, comb.LEVEL_SMOOTH_FRAMES))[:, 0].numpy()
+    assert np.allclose(clean[:40], ramp[:40], atol=1e-5)  # a linear attack is kept, to its first frame
+
+    release = torch.tensor([[3.0], [1.0], [2.0], [0.5], [0.7]])
+    out = comb.decay_within_notes(release, comb.note_segments(comb.note_runs(np.full((1, 5), 220.0)), [0]))
+    assert out[:, 0].tolist() == [3.0, 1.0, 1.0, 0.5, 0.5]
+
+
 def test_a_unison_is_split_as_the_voices_were_balanced_around_it(monkeypatch):
     """Two voices of one timbre, the lower 9 dB quieter, meet in unison for the middle second: there
     their combs are identical, so the split follows their balance before and after (`tie_unisons`)."""
