@@ -53,8 +53,9 @@ SAMPLE_RATE = 16000  # the salience model's rate; separation and stems run at it
 N_FFT, HOP = 1024, 256  # 64 ms / 16 ms: the mask STFT (the oracle's resolution in the benchmark)
 # The stems are the mean of the masked stems from fits on these STFT sizes (hop HOP): the longer
 # window resolves partials a bin or two apart, the shorter one follows onsets and vibrato. On 12
-# validation excerpts with the score 14.76 (1024 alone) -> 14.93 dB; 2048 alone 14.77; with 4096
-# too 14.13 (before the level smoothing); 512 + 1024 13.24.
+# validation excerpts with the score, today's fit: 1024 alone 14.98 dB, 2048 alone 14.99, both
+# 15.18 (better on every part but the tenor, 14.54 vs 14.58 with 2048 alone); 4096 alone 12.52.
+# Earlier, before the level smoothing: 512 + 1024 13.24, 1024 + 2048 + 4096 14.13.
 MASK_FFTS = (N_FFT, 2 * N_FFT)
 F0_HOP_S = 0.005  # F0 frames (the salience model's hop)
 MASK_POWER = 1.5  # mask Y_v^p / sum Y^p. With the envelope combs, on 12 validation excerpts with the

@@ -201,6 +201,7 @@ def note_smoothing(runs: np.ndarray, width: int = LEVEL_SMOOTH_FRAMES) -> torch.
     or a decay keeps its slope; a silent frame keeps its own value.
     """
     runs = np.asarray(runs)
+    width = 2 * (max(int(width), 1) // 2) + 1  # odd, so the window centres on its frame; 1: no smoothing
     n_frames = runs.shape[0]
     t = np.arange(n_frames)[:, None]
     starts = np.ones(runs.shape, dtype=bool)
