@@ -47,14 +47,17 @@ from hiaudio.limits import check_deadline
 from hiaudio.params import VoiceParams
 from hiaudio.separation import comb, multif0
 from hiaudio.separation.baselines import apply_masks, stft
+from hiaudio.studio import render
+from hiaudio.studio.analyze import analyze, known_f0
 
 PARTS = multif0.PARTS
 SAMPLE_RATE = 16000  # the salience model's rate; separation and stems run at it
 N_FFT, HOP = 1024, 256  # 64 ms / 16 ms: the mask STFT (the oracle's resolution in the benchmark)
 # The stems are the mean of the masked stems from fits on these STFT sizes (hop HOP): the longer
 # window resolves partials a bin or two apart, the shorter one follows onsets and vibrato. On 12
-# validation excerpts with the score, today's fit: 1024 alone 14.98 dB, 2048 alone 14.99, both
-# 15.18 (better on every part but the tenor, 14.54 vs 14.58 with 2048 alone); 4096 alone 12.52.
+# validation excerpts with the score (before the Jacobi step of `comb.fit_combs`): 1024 alone
+# 14.98 dB, 2048 alone 14.99, both 15.18 (better on every part but the tenor, 14.54 vs 14.58 with
+# 2048 alone); 4096 alone 12.52.
 # Earlier, before the level smoothing: 512 + 1024 13.24, 1024 + 2048 + 4096 14.13.
 MASK_FFTS = (N_FFT, 2 * N_FFT)
 F0_HOP_S = 0.005  # F0 frames (the salience model's hop)
@@ -66,7 +69,8 @@ MASK_POWER = 1.5  # mask Y_v^p / sum Y^p. With the envelope combs, on 12 validat
 # Blind it first cost 0.3-1.2 dB (spurious note changes); with today's F0 it pays there too: on 12
 # validation excerpts 3.76 -> 4.32 dB, on the 32 test excerpts 6.75 -> 7.22. Since its level may
 # only fall (`comb.decay_within_notes`) a longer release pays: on 24 validation excerpts with the
-# score 0.3 s 15.06 dB, 0.64 s 15.13 (12 excerpts: 0.3 s 15.13, 0.64 s 15.16, 0.96 s 15.11).
+# score 0.3 s 15.06 dB, 0.6 s 15.15, 0.64 s 15.13 (12 excerpts: 0.3 s 15.13, 0.6 s 15.18,
+# 0.64 s 15.16, 0.96 s 15.11).
 RELEASE_S = 0.6
 SCORE_TOLERANCE_CENTS = 100.0  # how far from the score's note the sung F0 is looked for
 SCORE_MIN_SALIENCE = 0.1  # below this the ridge is too weak to trust; keep the score's pitch
@@ -351,8 +355,6 @@ def masked_stems(x: np.ndarray, f0_hz: np.ndarray, n_fft: int = N_FFT, hop: int 
 
     f0_hz: (V, T) each part's F0 on the F0_HOP_S grid, 0 where it is silent.
     """
-    from hiaudio.studio.analyze import known_f0
-
     spec = stft(x, n_fft, hop)  # (F, T')
     f0_frames = np.stack([known_f0(f, F0_HOP_S, spec.shape[1], hop / SAMPLE_RATE) for f in f0_hz])  # (V, T')
     release_frames = int(round(RELEASE_S * SAMPLE_RATE / hop))
@@ -370,9 +372,6 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
     start s, duration s) aligned with the recording, or None for blind separation.
     progress(fraction, message) is called between the steps.
     """
-    from hiaudio.studio import render
-    from hiaudio.studio.analyze import analyze
-
     report = progress or (lambda fraction, message: None)
     if not 1 <= int(n_voices) <= 4:
         raise SeparationError(f"{n_voices} voices asked; choose 1 to 4 (soprano, alto, tenor, bass from the top)")

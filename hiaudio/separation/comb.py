@@ -42,7 +42,7 @@ LOBE_BINS = 4  # bins each side of a partial's centre that its kernel covers (ma
 # well as 80 (mean 11.7 vs 11.5 dB) in half the time; main lobes only (LOBE_BINS 2) lost up to 0.2 dB.
 # Level and envelope are updated from one model per iteration rather than one after the other:
 # on 24 validation excerpts with the score 15.15 -> 15.17 dB (12: 15.18 -> 15.22, 60 iterations
-# 15.23; blind 5.55 / 5.54) in two thirds of the time.
+# 15.23; blind 5.55 / 5.54) in two thirds of the time (10 s example: 2.4 -> 1.5-1.7 s a fit).
 N_ITER = 40
 # The voice's spectral envelope: on 12 validation excerpts with the score, 2 bands per octave
 # scored 13.08 dB (fluidsynth 14.86, voice 11.30), 1: 12.79, 3: 12.96, 6: 12.54, 12: 12.32; one
@@ -50,8 +50,9 @@ N_ITER = 40
 # at 2 bands: 13.05; templates refined per note after an envelope phase: 12.12. Blind: 2.57 vs 2.28.
 # With the levels smoothed within notes (LEVEL_SMOOTH_FRAMES) a finer envelope pays: on the same
 # excerpts (one 1024 STFT) 2 bands 14.65, 3: 14.74, 4: 14.76, 6: 14.62, 8: 14.49; in the pipeline
-# (stems of two STFT sizes averaged) 2: 14.87, 3: 15.01, 4: 14.95. 4 bands also cost the tenor a
-# dB in the octave test (tests/test_separation.py), 3 bands 0.6 dB.
+# (stems of two STFT sizes averaged) 2: 14.87, 3: 15.01, 4: 14.95. In the octave test
+# (tests/test_separation.py) the tenor scores 9.2 dB with 3 bands, 8.8 with 4 (2 bands and no
+# smoothing: 9.9).
 BANDS_PER_OCTAVE = 3.0
 ENVELOPE_MIN_HZ = 50.0  # the envelope's first band
 EPS = 1e-9
