@@ -1,13 +1,16 @@
 """Choir separation speed: a 10 s four-part clip end to end, and one-part edits with the remix.
 
-    python bench/choir_speed.py [--repeats 3] [--edits 20]
+    python bench/choir_speed.py [--repeats 3] [--edits 20] [--devices cpu,cuda]
 
 On the studio's example (assets/examples/choir_bwv153.5.wav, 10 s, four parts, 16 kHz) in one
 run, torch at one thread (as the studio runs it):
 
 * separation end to end (`separate_choir`: salience -> F0 per part -> comb fit -> masks ->
   per-part voice models and resyntheses), blind and with the score, beside the score-informed
-  NMF baseline on the same clip (which gives masks only, no voice models);
+  NMF baseline on the same clip (which gives masks only, no voice models). On every device
+  asked for (by default the CPU, and the GPU when torch sees one: the salience networks and the
+  comb fits run there, the voice models on the CPU), with the GPU's stems compared to the CPU's
+  (SI-SDR against the CPU's, dB: they differ only by the order of float sums);
 * the studio's per-part edit (`choir_session.set_part_edits` + `remix`): a sequence of slider
   moves on one part (transpose, re-harmonize, formant, vibrato, breath), each re-rendering only
   what it changes, then the sum of the parts -- the server's share of a slider move.
@@ -31,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
 from hiaudio.audio import load_audio  # noqa: E402
-from hiaudio.separation import choir, score_informed_nmf  # noqa: E402
+from hiaudio.device import DEVICE_ENV  # noqa: E402
+from hiaudio.separation import choir, metrics, score_informed_nmf  # noqa: E402
 from hiaudio.studio import choir_session  # noqa: E402
 from hiaudio.studio.edit import Edits  # noqa: E402
 
@@ -49,18 +53,29 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--edits", type=int, default=24, help="slider moves timed (the sequence cycles)")
+    parser.add_argument("--devices", default="cpu,cuda" if torch.cuda.is_available() else "cpu",
+                        help="comma-separated torch devices to time the separation on")
     args = parser.parse_args(argv)
+    devices = [d.strip() for d in args.devices.split(",") if d.strip()]
     torch.set_num_threads(1)
     load_before = os.getloadavg()
 
     wave, sr = load_audio(EXAMPLE, target_sr=choir.SAMPLE_RATE)
     notes = choir.load_score(EXAMPLE.with_suffix(".mid"), 4)
-    choir.separate_choir(wave, sr, 4, notes=notes)  # loads the salience model once, as the app does
-    rows, timings = [], {}
-    for label, kwargs in (("separate, blind", {}), ("separate, with the score", {"notes": notes})):
-        t = common.time_median(lambda: choir.separate_choir(wave, sr, 4, **kwargs), args.repeats)
-        timings[label] = t
-        rows.append([label, t["median_s"], t["min_s"], len(wave) / sr / t["median_s"]])
+    rows, timings, stems, agreement = [], {}, {}, {}
+    for device in devices:
+        os.environ[DEVICE_ENV] = device  # `hiaudio.device.pick_device` reads it on every call
+        where = device if device == "cpu" else f"{device}: {torch.cuda.get_device_name(torch.device(device))}"
+        # the first run loads the salience models (and starts CUDA), as the app's first request does
+        stems[device] = choir.separate_choir(wave, sr, 4, notes=notes).stems
+        for label, kwargs in (("separate, blind", {}), ("separate, with the score", {"notes": notes})):
+            label = f"{label} ({where})"
+            t = common.time_median(lambda: choir.separate_choir(wave, sr, 4, **kwargs), args.repeats)
+            timings[label] = t
+            rows.append([label, t["median_s"], t["min_s"], len(wave) / sr / t["median_s"]])
+        if device != devices[0]:
+            agreement[device] = [metrics.si_sdr(b, a) for a, b in zip(stems[devices[0]], stems[device])]
+    os.environ.pop(DEVICE_ENV, None)
     t = common.time_median(lambda: score_informed_nmf(wave, sr, notes), args.repeats)
     timings["score-informed NMF (masks only)"] = t
     rows.append(["score-informed NMF (masks only)", t["median_s"], t["min_s"], len(wave) / sr / t["median_s"]])
@@ -85,9 +100,13 @@ def main(argv=None) -> None:
     print(f"\nOne-part edit + remix over {args.edits} slider moves (ms): render median "
           f"{statistics.median(edit_ms['render']):.1f}, remix median {statistics.median(edit_ms['remix']):.1f}, "
           f"total median {statistics.median(edit_ms['total']):.1f}, max {max(edit_ms['total']):.1f}")
+    for device, snrs in agreement.items():
+        print(f"stems on {device} vs {devices[0]} (score-informed; SI-SDR dB against them, per part): "
+              + ", ".join(f"{v:.1f}" for v in snrs))
     path = common.write_results("choir_speed", {
         "clip": EXAMPLE.name, "duration_s": duration_s, "sample_rate": sr, "torch_threads": torch.get_num_threads(),
-        "load_avg_before": load_before, "separation_s": timings,
+        "load_avg_before": load_before, "devices": devices, "separation_s": timings,
+        "stems_snr_db_vs_first_device": agreement,
         "edit_ms": {k: {"median": statistics.median(v), "max": max(v), "runs": v} for k, v in edit_ms.items()},
         "goals": {"separation_s_per_10s": 10.0, "edit_with_remix_ms": 100.0},
     })

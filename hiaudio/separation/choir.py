@@ -86,7 +86,7 @@ REFINE_HARMONICS = 5
 REFINE_RANGE_CENTS = 32.0
 REFINE_WINDOW = 2048  # samples at SAMPLE_RATE
 REFINE_MEDIAN_FRAMES = 9
-ANALYSIS_WORKERS = min(2, os.cpu_count() or 1)  # threads fitting the combs on each STFT size, then the voice models
+ANALYSIS_WORKERS = min(4, os.cpu_count() or 1)  # threads fitting the combs on each STFT size, then the voice models
 MIN_LINE_SHARE = 0.15  # n lines are sung if at least this share of the sounding frames has n at once
 SILENCE_DBFS = -60.0
 MAX_SCORE_BYTES = 5 * 2**20  # a score file bigger than this is refused before parsing (a chorale is ~100 kB)
@@ -350,16 +350,25 @@ def in_parallel(fn: Callable, calls: Sequence[tuple], done: Callable[[int], None
         return results
 
 
-def masked_stems(x: np.ndarray, f0_hz: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
+def masked_stems(x: np.ndarray, f0_hz: np.ndarray, n_fft: int = N_FFT, hop: int = HOP,
+                 device: torch.device | str | None = None) -> np.ndarray:
     """Every part's comb fitted to the mixture x (S,) on an n_fft STFT, then masked: -> (V, S) stems.
 
-    f0_hz: (V, T) each part's F0 on the F0_HOP_S grid, 0 where it is silent.
+    f0_hz: (V, T) each part's F0 on the F0_HOP_S grid, 0 where it is silent. The fit runs on
+    `device` (the CPU by default).
     """
     spec = stft(x, n_fft, hop)  # (F, T')
     f0_frames = np.stack([known_f0(f, F0_HOP_S, spec.shape[1], hop / SAMPLE_RATE) for f in f0_hz])  # (V, T')
     release_frames = int(round(RELEASE_S * SAMPLE_RATE / hop))
-    models = comb.fit_combs(np.abs(spec), f0_frames, SAMPLE_RATE, n_fft, release_frames=release_frames)
+    models = comb.fit_combs(np.abs(spec), f0_frames, SAMPLE_RATE, n_fft, release_frames=release_frames, device=device)
     return apply_masks(x, models, n_fft, hop, MASK_POWER)
+
+
+@on_gpu
+def fitted_stems(x: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
+    """The stems (V, S): the mean of `masked_stems` over MASK_FFTS, fitted side by side on the GPU when there is one."""
+    device = pick_device()
+    return np.mean(in_parallel(masked_stems, [(x, f0_hz, n_fft, HOP, device) for n_fft in MASK_FFTS]), axis=0)
 
 
 def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: Sequence[Notes] | None = None,
@@ -407,7 +416,7 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
     f0_hz = refine_f0(x, f0_hz)
 
     report(0.3, "separating the parts by synthesis")
-    stems = np.mean(in_parallel(masked_stems, [(x, f0_hz, n_fft) for n_fft in MASK_FFTS]), axis=0)  # (V, S)
+    stems = fitted_stems(x, f0_hz)  # (V, S)
 
     params, synth = [], np.zeros_like(stems)
     if analyze_voices:

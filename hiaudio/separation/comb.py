@@ -165,7 +165,7 @@ def tie_unisons(level: torch.Tensor, loudness_per_level: torch.Tensor, runs, con
     """
     level = level.clone()
     loud = level * loudness_per_level
-    tied = torch.zeros(level.shape, dtype=torch.bool)
+    tied = torch.zeros(level.shape, dtype=torch.bool, device=level.device)
     for v, j, start, stop in runs:
         tied[start:stop, v] = tied[start:stop, j] = True
     for v, j, start, stop in runs:
@@ -181,7 +181,7 @@ def tie_unisons(level: torch.Tensor, loudness_per_level: torch.Tensor, runs, con
         if before is None and after is None:
             continue  # nothing around it to go by: the fit decides
         share = torch.linspace(before if before is not None else after, after if after is not None else before,
-                               stop - start)
+                               stop - start, device=level.device)
         total = loud[start:stop, v] + loud[start:stop, j]
         level[start:stop, v] = share * total / (loudness_per_level[start:stop, v] + EPS)
         level[start:stop, j] = (1 - share) * total / (loudness_per_level[start:stop, j] + EPS)
@@ -250,7 +250,8 @@ def decay_within_notes(level: torch.Tensor, segments) -> torch.Tensor:
 
 def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: int = 40,
               n_iter: int = N_ITER, release_frames: int = 0, lobe_bins: int = LOBE_BINS,
-              bands_per_octave: float = BANDS_PER_OCTAVE, level_smooth_frames: int = LEVEL_SMOOTH_FRAMES) -> np.ndarray:
+              bands_per_octave: float = BANDS_PER_OCTAVE, level_smooth_frames: int = LEVEL_SMOOTH_FRAMES,
+              device: torch.device | str | None = None) -> np.ndarray:
     """Fit every voice's comb to a mixture magnitude; -> each voice's modelled magnitude (V, F, T).
 
     mag: (F, T) mixture STFT magnitude (F = n_fft // 2 + 1). f0_hz: (V, T) each voice's F0 at
@@ -260,9 +261,11 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
     release_frames > 0 each voice also gets a release track (`release_tracks`): its previous
     note, with the voice's envelope and a level of its own, for that many frames after a change.
     Each track's level is smoothed within its notes after every update (`smooth_within_notes`),
-    and a release track's level may only fall (`decay_within_notes`).
+    and a release track's level may only fall (`decay_within_notes`). The updates run on
+    `device` (the CPU by default); the models come back as numpy arrays.
     """
-    x = torch.as_tensor(np.asarray(mag, dtype=np.float32)).T.contiguous()  # (T, F)
+    device = torch.device(device or "cpu")
+    x = torch.as_tensor(np.asarray(mag, dtype=np.float32)).T.contiguous().to(device)  # (T, F)
     n_frames, n_bins = x.shape
     n_voices = f0_hz.shape[0]
     owner = np.arange(n_voices)
@@ -270,18 +273,18 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
         f0_hz = np.concatenate([f0_hz, release_tracks(f0_hz, release_frames)])
         owner = np.concatenate([owner, owner])
     n_tracks = f0_hz.shape[0]
-    index, weight = comb_layout(f0_hz, sample_rate, n_fft, n_harmonics, lobe_bins)  # (T, V', K, J)
-    flat = (index + n_bins * torch.arange(n_frames)[:, None, None, None]).reshape(-1)  # into (T*F,)
+    index, weight = (t.to(device) for t in comb_layout(f0_hz, sample_rate, n_fft, n_harmonics, lobe_bins))  # (T, V', K, J)
+    flat = (index + n_bins * torch.arange(n_frames, device=device)[:, None, None, None]).reshape(-1)  # into (T*F,)
     weight_sum = weight.sum(-1) + EPS  # (T, V', K)
 
     # where each partial reads its voice's envelope: bands b0 and b0 + 1, weights 1 - frac, frac
     n_env = int(np.ceil(bands_per_octave * np.log2(sample_rate / 2 / ENVELOPE_MIN_HZ))) + 2
-    partial_hz = torch.as_tensor(np.asarray(f0_hz, dtype=np.float64).T)[..., None] * torch.arange(
-        1, n_harmonics + 1, dtype=torch.float64)  # (T, V', K)
+    partial_hz = (torch.as_tensor(np.asarray(f0_hz, dtype=np.float64).T)[..., None] * torch.arange(
+        1, n_harmonics + 1, dtype=torch.float64)).to(device)  # (T, V', K)
     pos = (bands_per_octave * torch.log2((partial_hz / ENVELOPE_MIN_HZ).clamp(min=1.0))).clamp(0, n_env - 1.001)
-    band = (torch.as_tensor(owner)[None, :, None] * n_env + pos.floor().long()).reshape(-1)  # (T*V'*K,)
+    band = (torch.as_tensor(owner, device=device)[None, :, None] * n_env + pos.floor().long()).reshape(-1)  # (T*V'*K,)
     frac = (pos - pos.floor()).float().reshape(-1)
-    owner_t = torch.as_tensor(owner)
+    owner_t = torch.as_tensor(owner, device=device)
 
     def read(env):
         """(V * n_env,) envelopes -> (T, V', K) each partial's envelope value."""
@@ -289,7 +292,7 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
 
     def ratio_gain(amp):
         """sum_f W (X / Y) per partial (T, V', K): the numerator of the KL multiplicative updates."""
-        y = torch.zeros(n_frames * n_bins, dtype=torch.float32)
+        y = torch.zeros(n_frames * n_bins, dtype=torch.float32, device=device)
         y.index_add_(0, flat, (weight * amp[..., None]).reshape(-1))
         r = x.reshape(-1) / (y + EPS)
         return (weight * r[flat].view(weight.shape)).sum(-1)
@@ -297,14 +300,14 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
     def to_bands(values):
         """(T, V', K) per-partial sums -> (V * n_env,) per envelope band, split as `read` reads."""
         v = values.reshape(-1)
-        return torch.zeros(n_voices * n_env).index_add_(0, band, v * (1 - frac)).index_add_(0, band + 1, v * frac)
+        return torch.zeros(n_voices * n_env, device=device).index_add_(0, band, v * (1 - frac)).index_add_(0, band + 1, v * frac)
 
-    env = torch.ones(n_voices * n_env, dtype=torch.float32)
-    level = torch.ones(n_frames, n_tracks, dtype=torch.float32)  # (T, V')
+    env = torch.ones(n_voices * n_env, dtype=torch.float32, device=device)
+    level = torch.ones(n_frames, n_tracks, dtype=torch.float32, device=device)  # (T, V')
     level *= x.sum() / (weight_sum * read(env)).sum().clamp(min=EPS)
     unisons = unison_runs(f0_hz[:n_voices], UNISON_CENTS)
     runs = note_runs(f0_hz)  # (T, V')
-    smoothing = note_smoothing(runs, level_smooth_frames)
+    smoothing = note_smoothing(runs, level_smooth_frames).to(device)
     releases = note_segments(runs, range(n_voices, n_tracks))
     valid = weight_sum > 1e-3  # partials below Nyquist
     for _ in range(n_iter):
@@ -324,10 +327,10 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
         level = level * scale[owner_t][None, :]
 
     amp = level[..., None] * read(env)  # (T, V', K)
-    per_voice = torch.zeros(n_frames, n_voices, n_bins, dtype=torch.float32)
+    per_voice = torch.zeros(n_frames, n_voices, n_bins, dtype=torch.float32, device=device)
     vflat = (index + n_bins * (owner_t[None, :, None, None]
-                               + n_voices * torch.arange(n_frames)[:, None, None, None])).reshape(-1)
+                               + n_voices * torch.arange(n_frames, device=device)[:, None, None, None])).reshape(-1)
     per_voice.view(-1).index_add_(0, vflat, (weight * amp[..., None]).reshape(-1))
-    models = per_voice.permute(1, 2, 0).double().numpy()  # (V, F, T)
+    models = per_voice.permute(1, 2, 0).double().cpu().numpy()  # (V, F, T)
     frame_level = models.mean(axis=1, keepdims=True)  # (V, 1, T): uncovered bins follow the frame's voices
     return models + UNMODELLED_FLOOR * frame_level

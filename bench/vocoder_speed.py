@@ -1,0 +1,74 @@
+"""Mel vocoders' speed on each device: the real-time factor of every method on one 10 s clip.
+
+    python bench/vocoder_speed.py [--repeats 3] [--devices cpu,cuda]
+
+The studio's speech example (assets/examples/speech_en.wav, resampled to 16 kHz and repeated to
+10 s) is vocoded by `hiaudio.studio.vocode.vocode` -- the mel, its inversion and the clamp, as
+the Vocoder tab runs it -- with Griffin-Lim, WaveGrad and GLA-Grad (6 and 25 reverse steps,
+the default GLA-Grad settings), on the CPU (torch at one thread, as the studio runs) and on the
+GPU when torch sees one (WaveGrad's network and GLA-Grad's projections run there; Griffin-Lim
+stays on the CPU). Median and best of `repeats` runs after one untimed run; real-time factor =
+compute time / clip duration. Quality is bench/vocoders.py's business: the same code runs here.
+Writes bench/results/vocoder_speed.json.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common  # noqa: E402
+from hiaudio.audio import load_audio  # noqa: E402
+from hiaudio.device import DEVICE_ENV  # noqa: E402
+from hiaudio.studio import vocode  # noqa: E402
+
+CLIP = Path(__file__).resolve().parents[1] / "assets" / "examples" / "speech_en.wav"
+DURATION_S = 10.0
+METHODS = (("griffin-lim", None), ("wavegrad", 6), ("gla-grad", 6), ("wavegrad", 25), ("gla-grad", 25))
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--devices", default="cpu,cuda" if torch.cuda.is_available() else "cpu",
+                        help="comma-separated torch devices to time on")
+    args = parser.parse_args(argv)
+    devices = [d.strip() for d in args.devices.split(",") if d.strip()]
+    torch.set_num_threads(1)
+
+    wave, sr = load_audio(CLIP, target_sr=vocode.SAMPLE_RATE)
+    n = int(DURATION_S * sr)
+    wave = np.tile(wave, int(np.ceil(n / len(wave))))[:n]
+    rows, results = [], {}
+    for device in devices:
+        os.environ[DEVICE_ENV] = device  # `hiaudio.device.pick_device` reads it on every call
+        where = device if device == "cpu" else f"{device}: {torch.cuda.get_device_name(torch.device(device))}"
+        for method, steps in METHODS:
+            label = method if steps is None else f"{method}-{steps}"
+
+            def run():
+                vocode.vocode(wave, method, steps, generator=torch.Generator().manual_seed(0))
+                if torch.cuda.is_available():
+                    torch.cuda.synchronize()
+
+            t = common.time_median(run, args.repeats, warmup=1)
+            results[f"{label} ({where})"] = t
+            rows.append([label, where, t["median_s"], t["min_s"], t["median_s"] / DURATION_S])
+        rows.append(None)
+    os.environ.pop(DEVICE_ENV, None)
+
+    print(f"\nVocoding a {DURATION_S:.0f} s clip ({CLIP.name}, repeated), torch threads {torch.get_num_threads()}")
+    print(common.format_table(["method", "device", "median (s)", "best (s)", "RTF"], rows[:-1], "{:.3f}"))
+    path = common.write_results("vocoder_speed", {"clip": CLIP.name, "duration_s": DURATION_S,
+                                                  "devices": devices, "timings_s": results})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
