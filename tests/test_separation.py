@@ -47,10 +47,20 @@ def test_hann_kernel_known_values():
 
 def test_release_tracks_hold_the_previous_note():
     f0 = np.array([[220.0] * 5 + [247.0] * 5 + [0.0] * 5])
-    rel = comb.release_tracks(f0, 3)
+    rel = comb.release_tracks(f0, 3, n_tracks=1)[0]
     assert np.all(rel[0, :5] == 0)
     assert np.allclose(rel[0, 5:8], 220.0) and np.all(rel[0, 8:10] == 0)
     assert np.allclose(rel[0, 10:13], 247.0) and np.all(rel[0, 13:] == 0)
+
+
+def test_release_tracks_alternate_so_a_tail_outlasts_the_next_note():
+    f0 = np.array([[220.0] * 5 + [247.0] * 5 + [262.0] * 5 + [0.0] * 5])
+    one = comb.release_tracks(f0, 7, n_tracks=1)[0, 0]
+    assert np.allclose(one[5:10], 220.0) and np.allclose(one[10:15], 247.0)  # cut by the next change
+    two = comb.release_tracks(f0, 7, n_tracks=2)[:, 0]  # (track, T)
+    assert np.allclose(two[0, 5:12], 220.0) and np.all(two[0, 12:15] == 0)  # its full 7 frames
+    assert np.allclose(two[1, 10:17], 247.0) and np.all(two[1, :10] == 0) and np.all(two[1, 17:] == 0)
+    assert np.allclose(two[0, 15:], 262.0)  # the third ended note takes the first track again
 
 
 def test_combs_with_known_f0_put_each_voice_in_its_stem():

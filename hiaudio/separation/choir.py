@@ -70,8 +70,10 @@ MASK_POWER = 1.5  # mask Y_v^p / sum Y^p. With the envelope combs, on 12 validat
 # validation excerpts 3.76 -> 4.32 dB, on the 32 test excerpts 6.75 -> 7.22. Since its level may
 # only fall (`comb.decay_within_notes`) a longer release pays: on 24 validation excerpts with the
 # score 0.3 s 15.06 dB, 0.6 s 15.15, 0.64 s 15.13 (12 excerpts: 0.3 s 15.13, 0.6 s 15.18,
-# 0.64 s 15.16, 0.96 s 15.11).
-RELEASE_S = 0.6
+# 0.64 s 15.16, 0.96 s 15.11). With two release tracks per part (`comb.RELEASE_TRACKS`), a
+# note's tail goes on under the next note's and a shorter release pays: 24 excerpts 0.4 s 15.59,
+# 0.5 s 15.57 (12: 0.3 s 15.52, 0.4 s 15.66, 0.6 s 15.54).
+RELEASE_S = 0.4
 SCORE_TOLERANCE_CENTS = 100.0  # how far from the score's note the sung F0 is looked for
 SCORE_MIN_SALIENCE = 0.1  # below this the ridge is too weak to trust; keep the score's pitch
 # Each part's F0 is then re-read to a few cents on the mixture: the salience grid is 20 cents and

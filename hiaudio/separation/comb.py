@@ -73,6 +73,14 @@ UNISON_CENTS = 50.0  # two voices closer than this sing one pitch
 # excerpts, in the pipeline, 14.82 -> 15.06 dB (fluidsynth 17.25 -> 17.82, voice 12.38 -> 12.31);
 # with choir.RELEASE_S 0.64 s instead of 0.3 s, 15.13. Hann 31 / 41 frames then: -0.03 / -0.07.
 LEVEL_SMOOTH_FRAMES = 21
+# Release tracks per voice (`release_tracks`): with one, a note's tail was cut off at the next
+# change, where in a reverberant room it still rings. On 24 validation excerpts with the score,
+# in the pipeline: one track of 0.6 s 15.17 dB (fluidsynth 18.07, voice 12.26), two of 0.4 s
+# 15.59 (18.88 / 12.29; 0.5 s 15.57); on 12: two of 0.2 / 0.3 / 0.4 / 0.6 / 0.8 / 1.0 / 1.5 s
+# 15.11 / 15.52 / 15.66 / 15.54 / 15.40 / 15.38 / 15.28, three of 0.4 s 15.67, of 1.5 s 15.26.
+# Blind on 12: 5.54 -> 5.80. The large-room excerpts gained most (their gap to the oracle mask
+# was 3.8-5.3 dB, against 1.3-3.5 in small rooms).
+RELEASE_TRACKS = 2
 UNISON_CONTEXT_FRAMES = 120  # frames each side of a unison (about 2 s at a 16 ms hop) that say how its voices are balanced
 
 
@@ -113,29 +121,26 @@ def midi_of(f0_hz: np.ndarray) -> np.ndarray:
     return np.where(f0 > 0, np.round(69 + 12 * np.log2(np.maximum(f0, 1e-3) / 440.0)), -1).astype(np.int64)
 
 
-def release_tracks(f0_hz: np.ndarray, n_release_frames: int) -> np.ndarray:
-    """Each voice's previous note, held for n_release_frames after every note change: (V, T) Hz.
+def release_tracks(f0_hz: np.ndarray, n_release_frames: int, n_tracks: int = RELEASE_TRACKS) -> np.ndarray:
+    """Each voice's ended notes, held for n_release_frames after they end: (n_tracks, V, T) Hz.
 
     A note does not stop when the next one starts: its release and the room's reverb go on for
-    a few hundred ms. Where a voice has just moved to another note (or stopped), the old
-    note's last F0 is returned, else 0.
+    a few hundred ms. The note ended at a voice's i-th note change (or stop) rings on in track
+    i % n_tracks, from that change for n_release_frames, until that track takes a later note:
+    with two tracks a note's tail goes on under the next note's. 0 where a track is silent.
     """
     f0 = np.asarray(f0_hz, dtype=np.float64)
-    out = np.zeros_like(f0)
+    out = np.zeros((n_tracks,) + f0.shape)
     midi = midi_of(f0)
     for v in range(f0.shape[0]):
-        last_f0, last_note, left = 0.0, -1, 0
+        last_f0, last_note, n_ended = 0.0, -1, 0
         for t in range(f0.shape[1]):
-            if midi[v, t] != last_note and last_note >= 0:
-                left = n_release_frames  # a change: the old note rings on
-                held = last_f0
-            if left > 0:
-                out[v, t] = held
-                left -= 1
+            if midi[v, t] != last_note and last_note >= 0:  # a change: the old note rings on
+                out[n_ended % n_tracks, v, t:t + n_release_frames] = last_f0
+                n_ended += 1
             if midi[v, t] >= 0:
                 last_f0 = f0[v, t]
-            if midi[v, t] != last_note:
-                last_note = midi[v, t]
+            last_note = midi[v, t]
     return out
 
 
@@ -258,8 +263,9 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
     the STFT frames, 0 where it is silent. Partial k of voice v in frame t has the amplitude
     g_v(t) * E_v(k f0_v(t)): a level per frame times the voice's spectral envelope, read on a
     log-frequency grid of `bands_per_octave` (linear interpolation), flat at the start. With
-    release_frames > 0 each voice also gets a release track (`release_tracks`): its previous
-    note, with the voice's envelope and a level of its own, for that many frames after a change.
+    release_frames > 0 each voice also gets RELEASE_TRACKS release tracks (`release_tracks`): its
+    ended notes, with the voice's envelope and a level of their own, for that many frames after
+    each change.
     Each track's level is smoothed within its notes after every update (`smooth_within_notes`),
     and a release track's level may only fall (`decay_within_notes`). The updates run on
     `device` (the CPU by default); the models come back as numpy arrays.
@@ -269,9 +275,10 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
     n_frames, n_bins = x.shape
     n_voices = f0_hz.shape[0]
     owner = np.arange(n_voices)
-    if release_frames > 0:  # tracks V..2V-1: the voices' releases
-        f0_hz = np.concatenate([f0_hz, release_tracks(f0_hz, release_frames)])
-        owner = np.concatenate([owner, owner])
+    if release_frames > 0:  # tracks V, V+1, ...: the voices' releases, RELEASE_TRACKS per voice
+        held = release_tracks(f0_hz, release_frames)
+        f0_hz = np.concatenate([f0_hz, *held])
+        owner = np.tile(owner, 1 + len(held))
     n_tracks = f0_hz.shape[0]
     index, weight = (t.to(device) for t in comb_layout(f0_hz, sample_rate, n_fft, n_harmonics, lobe_bins))  # (T, V', K, J)
     flat = (index + n_bins * torch.arange(n_frames, device=device)[:, None, None, None]).reshape(-1)  # into (T*F,)
