@@ -330,3 +330,17 @@ def test_a_few_training_steps_lower_the_separator_loss(tmp_path, monkeypatch):
     assert np.mean(losses[-2:]) < losses[0], losses
     assert np.isfinite(result["val_masked_si_sdr_db"])
     assert json_mod.loads((tmp_path / "run" / "eval.json").read_text())["model"] == "separator"
+
+
+def test_crossover_takes_each_band_from_its_fit():
+    from hiaudio.separation.choir import crossover
+
+    t = np.arange(SR) / SR
+    low_tone, high_tone = np.sin(2 * np.pi * 110 * t), np.sin(2 * np.pi * 1760 * t)
+    both = (low_tone + high_tone)[None]
+    assert np.allclose(crossover(both, both), both, atol=1e-5)  # the two gains sum to one
+    # the low band is read from the first input only, the high band from the second only
+    out = crossover(low_tone[None], high_tone[None])
+    assert np.allclose(out, both, atol=0.02)
+    swapped = crossover(high_tone[None], low_tone[None])
+    assert np.sqrt(np.mean(swapped ** 2)) < 0.02  # each tone sits in the band that is dropped

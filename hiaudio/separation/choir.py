@@ -53,13 +53,24 @@ from hiaudio.studio.analyze import analyze, known_f0
 PARTS = multif0.PARTS
 SAMPLE_RATE = 16000  # the salience model's rate; separation and stems run at it
 N_FFT, HOP = 1024, 256  # 64 ms / 16 ms: the mask STFT (the oracle's resolution in the benchmark)
-# The stems are the mean of the masked stems from fits on these STFT sizes (hop HOP): the longer
-# window resolves partials a bin or two apart, the shorter one follows onsets and vibrato. On 12
-# validation excerpts with the score (before the Jacobi step of `comb.fit_combs`): 1024 alone
-# 14.98 dB, 2048 alone 14.99, both 15.18 (better on every part but the tenor, 14.54 vs 14.58 with
+# The stems come from comb fits on two STFT sizes (hop HOP): the longer window resolves partials
+# a bin or two apart, the shorter one follows onsets and vibrato. Averaged, on 12 validation
+# excerpts with the score (before the Jacobi step of `comb.fit_combs`): 1024 alone 14.98 dB,
+# 2048 alone 14.99, both 15.18 (better on every part but the tenor, 14.54 vs 14.58 with
 # 2048 alone); 4096 alone 12.52.
 # Earlier, before the level smoothing: 512 + 1024 13.24, 1024 + 2048 + 4096 14.13.
-MASK_FFTS = (N_FFT, 2 * N_FFT)
+MASK_FFTS = (N_FFT, 2 * N_FFT)  # (short, long)
+# ... and the two are joined by frequency, not averaged: below CROSSOVER_HZ the long window's stems
+# (partials a few Hz apart: the bass and the low partials of the others), above it the short
+# window's (onsets, vibrato), split by a zero-phase Butterworth-shaped pair that sums to one
+# (`crossover`). On 24 validation excerpts with the score (two release tracks): the mean 15.59 dB
+# (fluidsynth 18.88, voice 12.29), split at 400 Hz 15.77 (19.24 / 12.30); at 250 / 300 / 350 /
+# 450 / 500 / 600 Hz 15.63 / 15.72 / 15.76 / 15.75 / 15.70 / 15.63; order 1 / 2 / 8 at 400 Hz
+# 15.71 / 15.75 / 15.78; a third band below 100-300 Hz from a 4096-sample fit 15.77-15.25.
+# Blind, where a part's F0 can be a wrong note for a while, the split lost (24 excerpts: mean
+# 5.82, split 5.71), so without a score the two are averaged.
+CROSSOVER_HZ = 400.0
+CROSSOVER_ORDER = 4
 F0_HOP_S = 0.005  # F0 frames (the salience model's hop)
 MASK_POWER = 1.5  # mask Y_v^p / sum Y^p. With the envelope combs, on 12 validation excerpts with the
 # score: p = 1 13.08 dB, 1.5 13.32, 2 13.21 (blind: 2.57, 2.62)
@@ -366,11 +377,26 @@ def masked_stems(x: np.ndarray, f0_hz: np.ndarray, n_fft: int = N_FFT, hop: int 
     return apply_masks(x, models, n_fft, hop, MASK_POWER)
 
 
+def crossover(low: np.ndarray, high: np.ndarray, cutoff_hz: float = CROSSOVER_HZ, order: int = CROSSOVER_ORDER,
+              sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """`low`'s band below cutoff_hz plus `high`'s above it (..., S): zero-phase, the two gains
+    1 / (1 + (f / fc)^2n) and its complement sum to one, so equal inputs come back unchanged."""
+    n = low.shape[-1]
+    f = np.fft.rfftfreq(n, 1 / sample_rate)
+    gain = 1.0 / (1.0 + (f / cutoff_hz) ** (2 * order))
+    low_band = np.fft.irfft(np.fft.rfft(np.asarray(low, np.float64), axis=-1) * gain, n, axis=-1)
+    high_band = np.fft.irfft(np.fft.rfft(np.asarray(high, np.float64), axis=-1) * (1 - gain), n, axis=-1)
+    return (low_band + high_band).astype(np.float32)
+
+
 @on_gpu
-def fitted_stems(x: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
-    """The stems (V, S): the mean of `masked_stems` over MASK_FFTS, fitted side by side on the GPU when there is one."""
+def fitted_stems(x: np.ndarray, f0_hz: np.ndarray, split: bool = True) -> np.ndarray:
+    """The stems (V, S): `masked_stems` on the short and the long STFT of MASK_FFTS (fitted side
+    by side, on the GPU when there is one), joined at CROSSOVER_HZ (`crossover`), or averaged
+    if not split (blind separation)."""
     device = pick_device()
-    return np.mean(in_parallel(masked_stems, [(x, f0_hz, n_fft, HOP, device) for n_fft in MASK_FFTS]), axis=0)
+    short, long = in_parallel(masked_stems, [(x, f0_hz, n_fft, HOP, device) for n_fft in MASK_FFTS])
+    return crossover(low=long, high=short) if split else 0.5 * (short + long)
 
 
 def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: Sequence[Notes] | None = None,
@@ -418,7 +444,7 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
     f0_hz = refine_f0(x, f0_hz)
 
     report(0.3, "separating the parts by synthesis")
-    stems = fitted_stems(x, f0_hz)  # (V, S)
+    stems = fitted_stems(x, f0_hz, split=notes is not None)  # (V, S)
 
     params, synth = [], np.zeros_like(stems)
     if analyze_voices:
