@@ -11,9 +11,10 @@ The pipeline, for 1-4 parts taken top-down (soprano, alto, tenor, bass):
    re-read to a few cents by a harmonic sum on the mixture (`refine_f0`).
 2. **Separation by synthesis.** Each part is a harmonic comb on its F0 track, its partials
    weighted by the part's spectral envelope (one per part, 3 bands per octave: source-filter)
-   and a level per frame, smooth within each note, fitted to the mixture magnitude alone
-   (`comb.fit_combs`); the masked stems are the mixture's STFT times each part's ratio mask,
-   averaged over fits on two STFT sizes (`MASK_FFTS`).
+   and a level per frame, smooth within each note, with release tracks where ended notes ring
+   on, fitted to the mixture magnitude alone (`comb.fit_combs`); the masked stems are the
+   mixture's STFT times each part's ratio mask, from fits on two STFT sizes (`MASK_FFTS`):
+   with a score the long one's below `CROSSOVER_HZ` and the short one's above, blind averaged.
    (The UMSS-style network, `hiaudio.models.separator`, is trained but not used: started from
    its amplitudes the fit ended where it ends alone; see BENCHMARKS.md.)
 3. **Voice models.** Each masked stem is analysed into `VoiceParams` -- the studio's
@@ -74,7 +75,7 @@ CROSSOVER_ORDER = 4
 F0_HOP_S = 0.005  # F0 frames (the salience model's hop)
 MASK_POWER = 1.5  # mask Y_v^p / sum Y^p. With the envelope combs, on 12 validation excerpts with the
 # score: p = 1 13.08 dB, 1.5 13.32, 2 13.21 (blind: 2.57, 2.62)
-# Each part's previous note also rings on this long after every change (release, reverb), with
+# Each part's ended notes also ring on this long after every change (release, reverb), with
 # its own level. With a score, on 8 validation excerpts (held-out timbres) it took the fluidsynth
 # renders from 10.8 to 13.2 dB (0.15 s: 12.7) and left the voice-model ones alike (9.8 / 9.7).
 # Blind it first cost 0.3-1.2 dB (spurious note changes); with today's F0 it pays there too: on 12
