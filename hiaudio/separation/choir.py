@@ -173,6 +173,9 @@ def load_score(path: str | Path, n_voices: int | None = None) -> list[Notes]:
                     for p in getattr(el, "pitches", ()):
                         notes.append((float(p.midi), float(start_s), float(dur_s)))
                 parts.append(notes)
+    except ImportError as err:  # a broken installation, not a bad file: say so
+        raise SeparationError(f"this installation cannot read {suffix} scores ({err}); install the "
+                              "project's requirements (pip install -r requirements.txt)") from None
     except Exception as err:  # noqa: BLE001 -- any parser failure means an unreadable file
         raise SeparationError(f"cannot read the score {path.name!r} ({type(err).__name__}); "
                               "export it again as MIDI or MusicXML") from None
