@@ -84,6 +84,7 @@ LEVEL_SMOOTH_FRAMES = 21
 # Blind on 12: 5.54 -> 5.80. The large-room excerpts gained most (their gap to the oracle mask
 # was 3.8-5.3 dB, against 1.3-3.5 in small rooms).
 RELEASE_TRACKS = 2
+LAYOUT_CHUNK_FRAMES = 64  # `comb_layout` builds the kernels this many frames at a time
 UNISON_CONTEXT_FRAMES = 120  # frames each side of a unison (about 2 s at a 16 ms hop) that say how its voices are balanced
 
 
@@ -107,15 +108,23 @@ def comb_layout(f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: in
     J = 2 * lobe_bins bins nearest each partial's centre.
     """
     n_bins = n_fft // 2 + 1
-    f0 = torch.as_tensor(np.asarray(f0_hz, dtype=np.float64)).T  # (T, V)
+    f0_all = torch.as_tensor(np.asarray(f0_hz, dtype=np.float64)).T  # (T, V)
     k = torch.arange(1, n_harmonics + 1, dtype=torch.float64)
-    centre = f0[..., None] * k * n_fft / sample_rate  # (T, V, K) fractional bins
     j = torch.arange(-lobe_bins + 1, lobe_bins + 1, dtype=torch.float64)  # (J,)
-    index = torch.floor(centre)[..., None] + j  # (T, V, K, J)
-    weight = hann_kernel(index - centre[..., None])
-    valid = (f0[..., None, None] > 0) & (centre[..., None] < n_bins - 2) & (index >= 0) & (index < n_bins)
-    weight = torch.where(valid, weight, torch.zeros_like(weight))
-    return index.clamp(0, n_bins - 1).long(), weight.float()
+    shape = tuple(f0_all.shape) + (n_harmonics, len(j))
+    index_out = torch.empty(shape, dtype=torch.long)
+    weight_out = torch.empty(shape, dtype=torch.float32)
+    # frames in chunks: the float64 temporaries of a whole clip (tens of MB each) would set the
+    # fit's peak memory, which concurrent requests add up
+    for start in range(0, shape[0], LAYOUT_CHUNK_FRAMES):
+        f0 = f0_all[start:start + LAYOUT_CHUNK_FRAMES]
+        centre = f0[..., None] * k * n_fft / sample_rate  # (t, V, K) fractional bins
+        index = torch.floor(centre)[..., None] + j  # (t, V, K, J)
+        weight = hann_kernel(index - centre[..., None])
+        valid = (f0[..., None, None] > 0) & (centre[..., None] < n_bins - 2) & (index >= 0) & (index < n_bins)
+        weight_out[start:start + len(f0)] = torch.where(valid, weight, torch.zeros_like(weight))
+        index_out[start:start + len(f0)] = index.clamp(0, n_bins - 1)
+    return index_out, weight_out
 
 
 def midi_of(f0_hz: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ MIN_WINDOW_S, MAX_WINDOW_S, UNVOICED_WINDOW_S = 0.010, 0.060, 0.025
 N_NOISE_BANDS = 8
 MAX_HARMONICS = 400
 FLOOR_DB = -120.0
+SPECTRA_CHUNK_FRAMES = 256  # `adaptive_spectra` transforms this many frames at a time (peak memory)
 
 
 def lpc_order_for(sample_rate: int) -> int:
@@ -158,8 +159,11 @@ def adaptive_spectra(x: torch.Tensor, hop: int, n_frames: int, win_lengths: np.n
     n = torch.arange(width, dtype=torch.float64) - width // 2  # (W,) centred sample index
     window = torch.where(n.abs() < lengths / 2, 0.5 + 0.5 * torch.cos(2 * math.pi * n / lengths),
                          torch.zeros((), dtype=torch.float64))  # (T, W)
-    spec = torch.fft.rfft(frames * window, n_fft)
-    power = spec.real ** 2 + spec.imag ** 2
+    power = torch.empty(frames.shape[0], n_fft // 2 + 1, dtype=torch.float64)
+    for start in range(0, frames.shape[0], SPECTRA_CHUNK_FRAMES):  # the complex spectra a chunk at a time
+        stop = start + SPECTRA_CHUNK_FRAMES
+        spec = torch.fft.rfft(frames[start:stop] * window[start:stop], n_fft)
+        power[start:stop] = spec.real ** 2 + spec.imag ** 2
     return power, 2.0 / window.sum(-1), 1.0 / (window * window).sum(-1)
 
 
