@@ -118,16 +118,19 @@ def analyze(audio: np.ndarray, sample_rate: int, pitch_config: pitch.PitchConfig
     # to the filter. Seen through the same windows, the synthesized harmonics carry the same
     # main-lobe spread and in-window F0 motion as the original ones, so the difference is noise.
     # Longer windows than for the harmonics leave real valleys between them.
+    n_bins = power.shape[-1]
+    del power, periodogram, env_power  # no longer needed: keep the peak memory down
     harmonic = torch.as_tensor(render_harmonic(params))
     noise_wins = window_lengths(f0_filled, voiced.numpy(), sample_rate, NOISE_PERIODS_PER_WINDOW)
-    observed, _, noise_scale = adaptive_spectra(x, hop, n_frames, noise_wins, n_fft)
-    predicted, _, _ = adaptive_spectra(harmonic, hop, n_frames, noise_wins, n_fft)
+    residual, _, noise_scale = adaptive_spectra(x, hop, n_frames, noise_wins, n_fft)
+    residual -= adaptive_spectra(harmonic, hop, n_frames, noise_wins, n_fft)[0]  # observed - predicted
     tract_db_grid = filters.grid_response_db(filters.lsf_to_lpc_torch(lsf_t), gain_t, n_fft)
     # between the harmonics (valleys) the harmonic model is weakest, so read the noise there
-    bin_f0 = torch.arange(power.shape[-1], dtype=torch.float64).unsqueeze(0) * bin_hz / f0_t.unsqueeze(-1)
+    bin_f0 = torch.arange(n_bins, dtype=torch.float64).unsqueeze(0) * bin_hz / f0_t.unsqueeze(-1)
     valley = (bin_f0 - torch.round(bin_f0)).abs() >= VALLEY_FRACTION  # (T, F)
-    mask = (valley | ~voiced.unsqueeze(-1)).double()
-    noise_db = _noise_levels(observed - predicted, mask, noise_scale, tract_db_grid, sample_rate, n_fft)
+    del bin_f0
+    mask = valley | ~voiced.unsqueeze(-1)
+    noise_db = _noise_levels(residual, mask, noise_scale, tract_db_grid, sample_rate, n_fft)
     noise_db = noise_db - VOICED_NOISE_BACKOFF_DB * voiced.numpy()[:, None]
     return params.replace(noise_db=np.clip(noise_db, FLOOR_DB, 99).astype(np.float32)).validate()
 
@@ -257,7 +260,7 @@ def _noise_levels(residual_power, mask, noise_scale, tract_db, sample_rate, n_ff
     """
     n_frames, n_bins = residual_power.shape
     ratio = residual_power * noise_scale.unsqueeze(-1) / (10 ** (tract_db / 10) + 1e-30)
-    ratio = torch.where(mask > 0, ratio, torch.full_like(ratio, math.nan))
+    ratio[~(mask > 0)] = math.nan
     freqs_hz = torch.arange(n_bins, dtype=torch.float32) * (sample_rate / n_fft)
     owner = voice.band_interpolation(N_NOISE_BANDS, sample_rate, freqs_hz).argmax(0)  # (F,)
     out = np.full((n_frames, N_NOISE_BANDS), FLOOR_DB)
