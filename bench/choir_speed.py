@@ -34,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
 from hiaudio.audio import load_audio  # noqa: E402
-from hiaudio.device import DEVICE_ENV  # noqa: E402
 from hiaudio.separation import choir, metrics, score_informed_nmf  # noqa: E402
 from hiaudio.studio import choir_session  # noqa: E402
 from hiaudio.studio.edit import Edits  # noqa: E402
@@ -53,7 +52,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--edits", type=int, default=24, help="slider moves timed (the sequence cycles)")
-    parser.add_argument("--devices", default="cpu,cuda" if torch.cuda.is_available() else "cpu",
+    parser.add_argument("--devices", default=common.default_devices(),
                         help="comma-separated torch devices to time the separation on")
     args = parser.parse_args(argv)
     devices = [d.strip() for d in args.devices.split(",") if d.strip()]
@@ -64,8 +63,7 @@ def main(argv=None) -> None:
     notes = choir.load_score(EXAMPLE.with_suffix(".mid"), 4)
     rows, timings, stems, agreement = [], {}, {}, {}
     for device in devices:
-        os.environ[DEVICE_ENV] = device  # `hiaudio.device.pick_device` reads it on every call
-        where = device if device == "cpu" else f"{device}: {torch.cuda.get_device_name(torch.device(device))}"
+        where = common.use_device(device)
         # the first run loads the salience models (and starts CUDA), as the app's first request does
         stems[device] = choir.separate_choir(wave, sr, 4, notes=notes).stems
         for label, kwargs in (("separate, blind", {}), ("separate, with the score", {"notes": notes})):
@@ -75,7 +73,7 @@ def main(argv=None) -> None:
             rows.append([label, t["median_s"], t["min_s"], len(wave) / sr / t["median_s"]])
         if device != devices[0]:
             agreement[device] = [metrics.si_sdr(b, a) for a, b in zip(stems[devices[0]], stems[device])]
-    os.environ.pop(DEVICE_ENV, None)
+    common.use_device(None)
     t = common.time_median(lambda: score_informed_nmf(wave, sr, notes), args.repeats)
     timings["score-informed NMF (masks only)"] = t
     rows.append(["score-informed NMF (masks only)", t["median_s"], t["min_s"], len(wave) / sr / t["median_s"]])
@@ -106,7 +104,7 @@ def main(argv=None) -> None:
     path = common.write_results("choir_speed", {
         "clip": EXAMPLE.name, "duration_s": duration_s, "sample_rate": sr, "torch_threads": torch.get_num_threads(),
         "load_avg_before": load_before, "devices": devices, "separation_s": timings,
-        "stems_snr_db_vs_first_device": agreement,
+        "stems_si_sdr_db_vs_first_device": agreement,
         "edit_ms": {k: {"median": statistics.median(v), "max": max(v), "runs": v} for k, v in edit_ms.items()},
         "goals": {"separation_s_per_10s": 10.0, "edit_with_remix_ms": 100.0},
     })

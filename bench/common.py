@@ -37,6 +37,24 @@ def machine_info() -> dict:
     }
 
 
+def default_devices() -> str:
+    """The --devices default of the speed benchmarks: the CPU, and the GPU when torch sees one."""
+    return "cpu,cuda" if torch.cuda.is_available() else "cpu"
+
+
+def use_device(device: str | None) -> str | None:
+    """Make `hiaudio.device.pick_device` (which reads $HIAUDIO_DEVICE on every call) choose
+    `device`, or its own default for None; -> the device's label for a table ("cpu", or
+    "cuda: <GPU name>")."""
+    from hiaudio.device import DEVICE_ENV
+
+    if device is None:
+        os.environ.pop(DEVICE_ENV, None)
+        return None
+    os.environ[DEVICE_ENV] = device
+    return device if device == "cpu" else f"{device}: {torch.cuda.get_device_name(torch.device(device))}"
+
+
 def git_state(paths: Sequence[str] = ("hiaudio",)) -> dict:
     """The commit measured, and which of `paths` had uncommitted changes (numbers then describe
     the working tree, not the commit)."""

@@ -14,7 +14,6 @@ Writes bench/results/vocoder_speed.json.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -25,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
 from hiaudio.audio import load_audio  # noqa: E402
-from hiaudio.device import DEVICE_ENV  # noqa: E402
 from hiaudio.studio import vocode  # noqa: E402
 
 CLIP = Path(__file__).resolve().parents[1] / "assets" / "examples" / "speech_en.wav"
@@ -36,7 +34,7 @@ METHODS = (("griffin-lim", None), ("wavegrad", 6), ("gla-grad", 6), ("wavegrad",
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--devices", default="cpu,cuda" if torch.cuda.is_available() else "cpu",
+    parser.add_argument("--devices", default=common.default_devices(),
                         help="comma-separated torch devices to time on")
     args = parser.parse_args(argv)
     devices = [d.strip() for d in args.devices.split(",") if d.strip()]
@@ -47,21 +45,16 @@ def main(argv=None) -> None:
     wave = np.tile(wave, int(np.ceil(n / len(wave))))[:n]
     rows, results = [], {}
     for device in devices:
-        os.environ[DEVICE_ENV] = device  # `hiaudio.device.pick_device` reads it on every call
-        where = device if device == "cpu" else f"{device}: {torch.cuda.get_device_name(torch.device(device))}"
+        where = common.use_device(device)
         for method, steps in METHODS:
             label = method if steps is None else f"{method}-{steps}"
-
-            def run():
-                vocode.vocode(wave, method, steps, generator=torch.Generator().manual_seed(0))
-                if torch.cuda.is_available():
-                    torch.cuda.synchronize()
-
-            t = common.time_median(run, args.repeats, warmup=1)
+            # vocode hands back a numpy array: the copy off the GPU waits for its kernels
+            t = common.time_median(lambda: vocode.vocode(wave, method, steps, generator=torch.Generator().manual_seed(0)),
+                                   args.repeats, warmup=1)
             results[f"{label} ({where})"] = t
             rows.append([label, where, t["median_s"], t["min_s"], t["median_s"] / DURATION_S])
         rows.append(None)
-    os.environ.pop(DEVICE_ENV, None)
+    common.use_device(None)
 
     print(f"\nVocoding a {DURATION_S:.0f} s clip ({CLIP.name}, repeated), torch threads {torch.get_num_threads()}")
     print(common.format_table(["method", "device", "median (s)", "best (s)", "RTF"], rows[:-1], "{:.3f}"))

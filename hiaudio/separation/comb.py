@@ -39,8 +39,10 @@ from hiaudio.limits import check_deadline
 
 # Bins each side of a partial's centre that its kernel covers (main lobe +-2, then side lobes).
 # On 24 validation excerpts with the score (two release tracks, the 400 Hz crossover): 4 bins
-# 15.77 dB, 5: 15.82, 6: 15.85, 8: 15.87 (1.4x the fit's time); blind (split stems) 5.71 -> 5.83 with 6.
+# 15.77 dB, 5: 15.82, 6: 15.85, 8: 15.87 (that validation pass took 41 / 46 / 48 / 66 s);
+# blind (split stems) 5.71 -> 5.83 with 6.
 LOBE_BINS = 6
+LAYOUT_CHUNK_FRAMES = 64  # `comb_layout` builds the kernels this many frames at a time
 # KL updates. On 8 validation excerpts (held-out timbres, with the score) 40 iterations scored as
 # well as 80 (mean 11.7 vs 11.5 dB) in half the time; main lobes only (LOBE_BINS 2) lost up to 0.2 dB.
 # Level and envelope are updated from one model per iteration rather than one after the other:
@@ -54,8 +56,8 @@ N_ITER = 40
 # With the levels smoothed within notes (LEVEL_SMOOTH_FRAMES) a finer envelope pays: on the same
 # excerpts (one 1024 STFT) 2 bands 14.65, 3: 14.74, 4: 14.76, 6: 14.62, 8: 14.49; in the pipeline
 # (stems of two STFT sizes averaged) 2: 14.87, 3: 15.01, 4: 14.95. In the octave test
-# (tests/test_separation.py) the tenor scores 9.2 dB with 3 bands, 8.8 with 4 (2 bands and no
-# smoothing: 9.9).
+# (tests/test_separation.py) the tenor then scored 9.2 dB with 3 bands, 8.8 with 4 (2 bands and
+# no smoothing: 9.9).
 BANDS_PER_OCTAVE = 3.0
 ENVELOPE_MIN_HZ = 50.0  # the envelope's first band
 EPS = 1e-9
@@ -81,10 +83,9 @@ LEVEL_SMOOTH_FRAMES = 21
 # in the pipeline: one track of 0.6 s 15.17 dB (fluidsynth 18.07, voice 12.26), two of 0.4 s
 # 15.59 (18.88 / 12.29; 0.5 s 15.57); on 12: two of 0.2 / 0.3 / 0.4 / 0.6 / 0.8 / 1.0 / 1.5 s
 # 15.11 / 15.52 / 15.66 / 15.54 / 15.40 / 15.38 / 15.28, three of 0.4 s 15.67, of 1.5 s 15.26.
-# Blind on 12: 5.54 -> 5.80. The large-room excerpts gained most (their gap to the oracle mask
-# was 3.8-5.3 dB, against 1.3-3.5 in small rooms).
+# Blind on 12: 5.54 -> 5.80. The large-room excerpts gained most (on the 12 fluidsynth ones the
+# gap to the oracle mask was 3.8-5.3 dB at reverb room size >= 0.75, 1.3-4.1 below).
 RELEASE_TRACKS = 2
-LAYOUT_CHUNK_FRAMES = 64  # `comb_layout` builds the kernels this many frames at a time
 UNISON_CONTEXT_FRAMES = 120  # frames each side of a unison (about 2 s at a 16 ms hop) that say how its voices are balanced
 
 

@@ -254,13 +254,14 @@ def _fill_harmonics(harmonic_db: np.ndarray, voiced: np.ndarray) -> np.ndarray:
 def _noise_levels(residual_power, mask, noise_scale, tract_db, sample_rate, n_fft) -> np.ndarray:
     """Band levels (dB, relative to the filter) of the power the harmonics leave unexplained.
 
-    Per band, the median over the bins where `mask` is 1 of residual / filter power, divided by
-    ln 2 (the median of an exponential variable -- a noise periodogram bin -- is ln 2 times its
-    mean). The median shrugs off the harmonic leakage that a mean would count as noise.
+    Per band, the median over the bins where `mask` (bool, (T, F)) is set of residual / filter
+    power, divided by ln 2 (the median of an exponential variable -- a noise periodogram bin --
+    is ln 2 times its mean). The median shrugs off the harmonic leakage that a mean would count
+    as noise.
     """
     n_frames, n_bins = residual_power.shape
     ratio = residual_power * noise_scale.unsqueeze(-1) / (10 ** (tract_db / 10) + 1e-30)
-    ratio[~(mask > 0)] = math.nan
+    ratio[~mask] = math.nan
     freqs_hz = torch.arange(n_bins, dtype=torch.float32) * (sample_rate / n_fft)
     owner = voice.band_interpolation(N_NOISE_BANDS, sample_rate, freqs_hz).argmax(0)  # (F,)
     out = np.full((n_frames, N_NOISE_BANDS), FLOOR_DB)
