@@ -41,6 +41,7 @@ from bench import common  # noqa: E402
 from hiaudio.data.chorales import load_chorales  # noqa: E402
 from hiaudio.data.dataset import split_pieces  # noqa: E402
 from hiaudio.data.tokens import tokenize  # noqa: E402
+from hiaudio.dsp import units  # noqa: E402
 from hiaudio.models.composer import PE_KINDS  # noqa: E402
 from hiaudio.studio import compose  # noqa: E402
 from hiaudio.studio import compose_metrics as cm  # noqa: E402
@@ -82,7 +83,7 @@ def generate(pe: str, real: list[dict], n_pieces: int) -> tuple[list[dict], list
     pieces, times_s = [], []
     for i in range(n_pieces):
         ref = real[i % len(real)]
-        plan = compose.Plan.make(N_BARS, N_PHRASES, compose.key_name(ref["tonic"], ref["mode"]))
+        plan = compose.Plan.make(N_BARS, N_PHRASES, units.key_name(ref["tonic"], ref["mode"]))
         start = time.perf_counter()
         grid = compose.sample(model, plan, 1.0, 0, torch.Generator().manual_seed(i))
         times_s.append(time.perf_counter() - start)

@@ -38,6 +38,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from bench import clips, common  # noqa: E402
+from hiaudio.dsp import spectral  # noqa: E402
 from hiaudio.studio.analyze import analyze  # noqa: E402
 from hiaudio.studio.render import render  # noqa: E402
 
@@ -62,10 +63,7 @@ F0_RANGE_HZ = (50.0, 1100.0)  # the search range of hiaudio's PitchConfig, given
 # ---- metrics -------------------------------------------------------------------------------
 def power_spectrogram(x: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
     """|STFT|^2 with a periodic Hann window, centred frames, zero padding: (T, n_fft // 2 + 1)."""
-    spec = torch.stft(torch.as_tensor(x, dtype=torch.float64), n_fft, hop,
-                      window=torch.hann_window(n_fft, dtype=torch.float64), center=True,
-                      pad_mode="constant", return_complex=True)  # (F, T)
-    return (spec.abs() ** 2).T.numpy()
+    return (np.abs(spectral.stft(np.asarray(x), n_fft, hop)) ** 2).T
 
 
 def log_spectral_distance_db(ref: np.ndarray, deg: np.ndarray, floor_db: float = FLOOR_DB,

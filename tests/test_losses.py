@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from hiaudio.dsp import losses
+from hiaudio.dsp import losses, units
 from hiaudio.studio import ddsp_lab
 
 SR = ddsp_lab.LAB_RATE
@@ -39,7 +39,7 @@ def test_sot_gradient_moves_a_wrong_guess_toward_the_target():
     assert torch.all(torch.sign(grad) == torch.sign(guesses.detach() - target_hz))
     # and a descent from an octave away lands on the target
     fit = ddsp_lab.fit_tones(sine([target_hz]), [target_hz * 1.9], 1, "sot", steps=200, lr=0.05)
-    assert abs(ddsp_lab.cents(fit.f0_hz[0], target_hz)) < 25
+    assert abs(units.cents_between(fit.f0_hz[0], target_hz)) < 25
 
 
 def test_mss_gradient_is_blind_far_from_the_target():

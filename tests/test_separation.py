@@ -9,7 +9,7 @@ import torch
 from hiaudio.cli import main
 from hiaudio.params import VoiceParams
 from hiaudio.separation import comb, si_sdr_batch
-from hiaudio.separation.baselines import stft
+from hiaudio.dsp.spectral import stft
 from hiaudio.separation.choir import SeparationError, check_score, load_score, separate_choir, write_outputs
 from hiaudio.studio.render import render
 from hiaudio.studio.sing import Singer, sing

@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from hiaudio.data import splits
-from hiaudio.data.chorales import PARTS, Chorale, get_chorale, midi_to_hz
+from hiaudio.data.chorales import PARTS, Chorale, get_chorale
+from hiaudio.dsp.units import midi_to_hz
 
 RENDER_VERSION = "render-v1"  # bump when the rendered audio or its labels change
 DEFAULT_RATE = 16000  # Hz

@@ -47,7 +47,8 @@ from hiaudio.models import salience as salience_model  # registers the "salience
 from hiaudio.limits import check_deadline
 from hiaudio.params import VoiceParams
 from hiaudio.separation import comb, multif0
-from hiaudio.separation.baselines import apply_masks, stft
+from hiaudio.dsp.spectral import stft
+from hiaudio.separation.baselines import apply_masks
 from hiaudio.studio import render
 from hiaudio.studio.analyze import analyze, known_f0
 
@@ -275,8 +276,8 @@ def refine_f0(x: np.ndarray, f0_hz: np.ndarray, harmonics: int = REFINE_HARMONIC
 
     hop = round(F0_HOP_S * SAMPLE_RATE)
     n_fft = 4 * window  # zero-padded: the partials are read between bins by linear interpolation
-    spec = torch.stft(torch.from_numpy(np.asarray(x, np.float32)), n_fft, hop, win_length=window,
-                      window=torch.hann_window(window), return_complex=True).abs().numpy()  # (F, T')
+    spec = stft(torch.from_numpy(np.asarray(x, np.float32)), n_fft, hop, window,
+                pad_mode="reflect").abs().numpy()  # (F, T')
     n_bins, n_frames = spec.shape
     step = 4.0
     cents = np.arange(-range_cents, range_cents + step / 2, step)  # (C,)

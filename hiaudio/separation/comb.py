@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from hiaudio.dsp.units import cents_between, hz_to_midi
 from hiaudio.limits import check_deadline
 
 # Bins each side of a partial's centre that its kernel covers (main lobe +-2, then side lobes).
@@ -131,7 +132,7 @@ def comb_layout(f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: in
 def midi_of(f0_hz: np.ndarray) -> np.ndarray:
     """F0 (Hz) rounded to the nearest MIDI note; -1 where 0 (silent)."""
     f0 = np.asarray(f0_hz, dtype=np.float64)
-    return np.where(f0 > 0, np.round(69 + 12 * np.log2(np.maximum(f0, 1e-3) / 440.0)), -1).astype(np.int64)
+    return np.where(f0 > 0, np.round(hz_to_midi(np.maximum(f0, 1e-3))), -1).astype(np.int64)
 
 
 def release_tracks(f0_hz: np.ndarray, n_release_frames: int, n_tracks: int = RELEASE_TRACKS) -> np.ndarray:
@@ -165,7 +166,7 @@ def unison_runs(f0_hz: np.ndarray, tolerance_cents: float) -> list[tuple[int, in
         for j in range(v + 1, f0.shape[0]):
             both = (f0[v] > 0) & (f0[j] > 0)
             same = np.zeros(f0.shape[1], dtype=bool)
-            same[both] = np.abs(1200 * np.log2(f0[v, both] / f0[j, both])) < tolerance_cents
+            same[both] = np.abs(cents_between(f0[v, both], f0[j, both])) < tolerance_cents
             edges = np.diff(np.concatenate([[0], same.astype(np.int8), [0]]))
             runs += [(v, j, int(a), int(b)) for a, b in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0])]
     return runs

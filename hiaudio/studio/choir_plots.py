@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hiaudio.separation.baselines import stft
+from hiaudio.dsp.spectral import stft
 from hiaudio.studio.plots import base_layout, figure, json_list
 
 PART_COLORS = {"soprano": "#d93025", "alto": "#f29900", "tenor": "#1e8e3e", "bass": "#1a73e8"}

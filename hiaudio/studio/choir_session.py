@@ -15,6 +15,7 @@ import dataclasses
 
 import numpy as np
 
+from hiaudio.dsp import units
 from hiaudio.separation import comb
 from hiaudio.separation.choir import ChoirSeparation
 from hiaudio.studio import render as render_mod
@@ -112,26 +113,13 @@ def part_f0(session: ChoirSession, v: int) -> tuple[np.ndarray, np.ndarray]:
     return params.times_s, f0
 
 
-# Krumhansl & Kessler (1982) key profiles, tonic first
-_MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-
-
 def estimate_key(f0_hz: np.ndarray) -> tuple[str, str]:
-    """The key of the sung pitches: (tonic name, "major" | "minor") by correlating their
-    pitch-class histogram (all parts, all voiced frames) with the Krumhansl-Kessler profiles."""
-    from hiaudio.studio.edit import NOTE_NAMES
-
+    """The key of the sung pitches: (tonic name, "major" | "minor") from the pitch-class
+    histogram of all parts' voiced frames (`units.estimate_key`)."""
     f0 = np.asarray(f0_hz, dtype=np.float64).ravel()
-    f0 = f0[f0 > 0]
-    if f0.size == 0:
-        return "C", "major"
-    pcs = np.mod(comb.midi_of(f0), 12)
-    hist = np.bincount(pcs, minlength=12).astype(np.float64)
-    best = max(((np.corrcoef(hist, np.roll(profile, tonic))[0, 1], tonic, mode)
-                for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE))
-                for tonic in range(12)), key=lambda x: x[0])
-    return NOTE_NAMES[best[1]], best[2]
+    pcs = np.mod(comb.midi_of(f0[f0 > 0]), 12)
+    tonic, mode = units.estimate_key(np.bincount(pcs, minlength=12).astype(np.float64))
+    return units.NOTE_NAMES[tonic], mode
 
 
 def parameters_json(session: ChoirSession) -> dict:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +37,7 @@ from hiaudio.data.chorales import PARTS
 from hiaudio.data.sequence import (LABELS, N_VOICES, SEQ_VOCAB_SIZE, STEPS_PER_BAR, StepLabels, key_token,
                                    plan_steps, token_labels)
 from hiaudio.data.tokens import HOLD, PITCH_OFFSET, REST, STEPS_PER_QUARTER, VOICE_RANGES, detokenize
+from hiaudio.dsp.units import KEY_TONIC_NAMES, key_name, parse_key
 from hiaudio.limits import check_deadline
 from hiaudio.models.composer import PE_KINDS, Composer, KVCache
 from hiaudio.studio.compose_metrics import estimate_key, sounding
@@ -47,8 +47,6 @@ MAX_PHRASES = 16
 DEFAULT_TEMPO_QPM = 72.0  # a calm chorale tempo
 PROGRAM_CHOIR_AAHS = 52  # GM program (0-based) of the MIDI parts
 VOICE_VOWELS = {"soprano": "a", "alto": "o", "tenor": "e", "bass": "o"}  # the synthetic choir's vowels
-NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-_FLATS = {"Db": 1, "D#": 3, "Gb": 6, "G#": 8, "A#": 10, "Cb": 11, "E#": 5, "Fb": 4, "B#": 0}
 
 
 def asset_name(pe: str) -> str:
@@ -65,24 +63,6 @@ def load_composer(pe: str) -> Composer:
     """The shipped composer with encoding `pe` (assets/composer_<pe>.pt), loaded once per process."""
     model, _ = checkpoints.load_asset(asset_name(check_pe(pe)), expected="composer")
     return model
-
-
-def parse_key(text: str) -> tuple[int, str]:
-    """"G major", "f# minor", "Bb", "c" (lower case: minor) -> (tonic pitch class, mode)."""
-    m = re.fullmatch(r"\s*([A-Ga-g])([#b]?)\s*(major|minor|maj|min|m)?\s*", text or "")
-    if not m:
-        raise ValueError(f"cannot read the key {text!r}; write it like 'G major', 'F# minor' or 'Bb'")
-    letter, accidental, mode = m.groups()
-    name = letter.upper() + accidental
-    pc = _FLATS.get(name, NOTE_NAMES.index(letter.upper()) + (1 if accidental == "#" else -1 if accidental == "b" else 0))
-    if mode is None:
-        mode = "minor" if letter.islower() else "major"
-    mode = "minor" if mode in ("minor", "min", "m") else "major"
-    return pc % 12, mode
-
-
-def key_name(tonic_pc: int, mode: str) -> str:
-    return f"{NOTE_NAMES[tonic_pc % 12]} {mode}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,7 +249,7 @@ def write_musicxml(grid: np.ndarray, plan: Plan, path, tempo_qpm: float = DEFAUL
         part = stream.Part(id=part_name)
         part.partName = part_name.capitalize()
         part.append({"tenor": clef.Treble8vbClef, "bass": clef.BassClef}.get(part_name, clef.TrebleClef)())
-        part.append(key.Key(NOTE_NAMES[plan.tonic_pc], plan.mode))
+        part.append(key.Key(KEY_TONIC_NAMES[plan.tonic_pc], plan.mode))
         part.append(meter.TimeSignature("4/4"))
         if part_name == "soprano":
             part.append(tempo.MetronomeMark(number=tempo_qpm))

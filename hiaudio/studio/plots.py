@@ -15,8 +15,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from hiaudio.dsp import filters
+from hiaudio.dsp.units import hz_to_midi, midi_name, midi_to_hz, note_name
 from hiaudio.params import VoiceParams
-from hiaudio.studio.edit import NOTE_NAMES
 from hiaudio.studio.render import tract_response_db
 
 VOICED_THRESHOLD = 0.5  # frames with voicing below this are drawn as gaps in the F0 curve
@@ -150,27 +150,14 @@ def json_list(x: np.ndarray, decimals: int) -> list:
     return [None if not np.isfinite(v) else v for v in x.tolist()]
 
 
-def _midi(f_hz: float) -> float:
-    return 69.0 + 12.0 * math.log2(f_hz / 440.0)
-
-
-def note_name(f_hz: float) -> str:
-    """The nearest 12-TET note (A4 = 440 Hz), e.g. "G#2"; "" for a gap."""
-    if not np.isfinite(f_hz) or f_hz <= 0:
-        return ""
-    midi = int(round(_midi(f_hz)))
-    return f"{NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
-
-
 def _note_ticks(lo_hz: float, hi_hz: float, max_ticks: int = 12) -> tuple[list[float], list[str]]:
     """Note frequencies (12-TET, A4 = 440 Hz) and names between lo_hz and hi_hz, <= max_ticks.
 
     The densest of these that fits: every semitone, the natural notes, C-E-G, C-G, C.
     """
-    first, last = math.ceil(_midi(lo_hz)), math.floor(_midi(hi_hz))
+    first, last = math.ceil(hz_to_midi(lo_hz)), math.floor(hz_to_midi(hi_hz))
     for pitch_classes in (range(12), (0, 2, 4, 5, 7, 9, 11), (0, 4, 7), (0, 7), (0,)):
         notes = [m for m in range(first, last + 1) if m % 12 in pitch_classes]
         if len(notes) <= max_ticks:
             break
-    tick_hz = [440.0 * 2.0 ** ((m - 69) / 12.0) for m in notes]
-    return tick_hz, [f"{NOTE_NAMES[m % 12]}{m // 12 - 1}" for m in notes]
+    return [float(midi_to_hz(m)) for m in notes], [midi_name(m) for m in notes]

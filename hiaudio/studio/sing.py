@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from hiaudio.dsp import filters
+from hiaudio.dsp.units import cents_to_hz
 from hiaudio.params import VoiceParams
 
 # Formant frequencies (Hz) and bandwidths (Hz) of sung vowels, a rough average of published
@@ -102,7 +103,7 @@ def sing(notes, sample_rate: int, singer: Singer | None = None, hop_samples: int
     vib_env = np.clip(onset_age / max(s.vibrato_onset_s, 1e-3), 0, 1)
     phase0 = rng.uniform(0, 2 * np.pi)
     vibrato = s.vibrato_cents * vib_env * np.sin(2 * np.pi * s.vibrato_hz * t + phase0)
-    f0 = 440.0 * 2 ** ((cents + drift + vibrato) / 1200)
+    f0 = cents_to_hz(cents + drift + vibrato)
 
     lsf = vowel_lsf(s.vowel, sample_rate, s.formant_ratio)
     order = len(lsf)

@@ -75,8 +75,8 @@ def gla_projection(target_mag: torch.Tensor, length: int, settings: GlaGradSetti
     def project(y: torch.Tensor, k: int) -> torch.Tensor:
         if k >= settings.n_projected:
             return y
-        return spectral.fast_griffin_lim(target_mag, spectral.stft(y), length, n_iter=settings.n_iter,
-                                         momentum=settings.momentum)
+        start = spectral.stft(y, spectral.MEL.n_fft, spectral.MEL.hop_samples)
+        return spectral.fast_griffin_lim(target_mag, start, length, n_iter=settings.n_iter, momentum=settings.momentum)
     return project
 
 

@@ -19,6 +19,7 @@ import gradio as gr
 import torch
 
 from hiaudio import audio
+from hiaudio.dsp import units
 from hiaudio.models.composer import PE_KINDS
 from hiaudio.studio import compose
 from hiaudio.studio.compose_plots import piano_roll
@@ -31,7 +32,7 @@ OFF = "(off)"
 PE_LABELS = {"none": "none", "sinusoidal": "absolute sinusoidal", "learned": "learned absolute",
              "rpe": "relative (RPE)", "s-ape": "structure-informed absolute (S-APE)",
              "s-rpe": "structure-informed relative (S-RPE)"}
-KEYS = [compose.key_name(pc, mode) for mode in ("major", "minor") for pc in range(12)]
+KEYS = [units.key_name(pc, mode) for mode in ("major", "minor") for pc in range(12)]
 
 
 @dataclasses.dataclass
@@ -103,7 +104,7 @@ def compose_pair(state: ComposeTab, pe_a: str, pe_b: str, bars, phrases, key: st
             raise gr.Error("Continuing a MIDI file needs at least 2 bars: one of it and one new.")
         prompt = compose.read_midi_prompt(midi_path, (bars - 1) * compose.STEPS_PER_BAR)
         if not key:
-            key = compose.key_name(*compose.estimate_key(prompt))
+            key = units.key_name(*compose.estimate_key(prompt))
     plan = compose.Plan.make(bars, phrases, key or "C major")
     folder = state.new_folder()
     results, lines = [], []
