@@ -15,7 +15,8 @@ from hiaudio.data.__main__ import main as data_cli
 from hiaudio.data.cache import hash_split
 from hiaudio.data.chorales import PARTS, Chorale, Note, parse_chorale
 from hiaudio.data.dataset import ChoraleDataset
-from hiaudio.data.render import render_chorale, sample_singer, stable_frames
+from hiaudio.data.render import render_chorale, sample_singer
+from hiaudio.dsp.f0grid import stable_frames
 from hiaudio.data.speech import SpeechDataset, sentences
 from hiaudio.data.tokens import HOLD, PITCH_OFFSET, REST, detokenize, tokenize, transpose, transpositions
 from hiaudio.dsp.pitch import estimate_f0

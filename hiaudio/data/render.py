@@ -32,7 +32,7 @@ import numpy as np
 
 from hiaudio.data import splits
 from hiaudio.data.chorales import PARTS, Chorale, get_chorale
-from hiaudio.dsp.units import midi_to_hz
+from hiaudio.dsp.f0grid import score_f0
 
 RENDER_VERSION = "render-v1"  # bump when the rendered audio or its labels change
 DEFAULT_RATE = 16000  # Hz
@@ -102,28 +102,6 @@ def timed_notes(chorale: Chorale, part: str, start_q: float, tempo_qpm: float,
         if b - a > 1e-6:
             out.append((n.pitch, a, b - a))
     return out
-
-
-def score_f0(notes, n_frames: int, hop_samples: int, sample_rate: int) -> np.ndarray:
-    """F0 (Hz) on frames t * hop_samples: the pitch of the note sounding there, 0 where none does."""
-    t_s = np.arange(n_frames) * hop_samples / sample_rate
-    f0 = np.zeros(n_frames, np.float32)
-    for pitch, start_s, dur_s in notes:
-        f0[(t_s >= start_s) & (t_s < start_s + dur_s)] = midi_to_hz(pitch)
-    return f0
-
-
-def stable_frames(f0_hz: np.ndarray, margin_frames: int) -> np.ndarray:
-    """Voiced frames whose score pitch is the same `margin_frames` on either side (away from note
-    changes and rests). f0_hz (..., T) -> bool (..., T)."""
-    ok = f0_hz > 0
-    for k in range(1, margin_frames + 1):
-        same_prev = np.zeros_like(ok)
-        same_next = np.zeros_like(ok)
-        same_prev[..., k:] = f0_hz[..., k:] == f0_hz[..., :-k]
-        same_next[..., :-k] = f0_hz[..., :-k] == f0_hz[..., k:]
-        ok &= same_prev & same_next
-    return ok
 
 
 # ---------------------------------------------------------------------------------------------

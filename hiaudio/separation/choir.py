@@ -41,16 +41,16 @@ import numpy as np
 import torch
 
 from hiaudio import audio as audio_io
-from hiaudio.data.render import score_f0
 from hiaudio.device import on_gpu, pick_device
 from hiaudio.models import salience as salience_model  # registers the "salience" checkpoint class
 from hiaudio.limits import check_deadline
 from hiaudio.params import VoiceParams
 from hiaudio.separation import comb, multif0
+from hiaudio.dsp.f0grid import known_f0, score_f0
 from hiaudio.dsp.spectral import stft
 from hiaudio.separation.baselines import apply_masks
 from hiaudio.studio import render
-from hiaudio.studio.analyze import analyze, known_f0
+from hiaudio.studio.analyze import analyze
 
 PARTS = multif0.PARTS
 SAMPLE_RATE = 16000  # the salience model's rate; separation and stems run at it

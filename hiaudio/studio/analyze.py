@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from hiaudio.dsp import filters, pitch
+from hiaudio.dsp.f0grid import known_f0
 from hiaudio.models import voice
 from hiaudio.params import VoiceParams
 from hiaudio.studio.render import render_harmonic
@@ -133,15 +134,6 @@ def analyze(audio: np.ndarray, sample_rate: int, pitch_config: pitch.PitchConfig
     noise_db = _noise_levels(residual, mask, noise_scale, tract_db_grid, sample_rate, n_fft)
     noise_db = noise_db - VOICED_NOISE_BACKOFF_DB * voiced.numpy()[:, None]
     return params.replace(noise_db=np.clip(noise_db, FLOOR_DB, 99).astype(np.float32)).validate()
-
-
-def known_f0(f0_hz: np.ndarray, f0_hop_s: float, n_frames: int, hop_s: float) -> np.ndarray:
-    """An F0 track on another frame grid -> n_frames analysis frames (nearest frame), float64."""
-    f0 = np.asarray(f0_hz, dtype=np.float64).reshape(-1)
-    if len(f0) == 0:
-        return np.zeros(n_frames)
-    idx = np.clip(np.round(np.arange(n_frames) * hop_s / f0_hop_s).astype(np.int64), 0, len(f0) - 1)
-    return np.where(np.isfinite(f0[idx]) & (f0[idx] > 0), f0[idx], 0.0)
 
 
 def window_lengths(f0_hz: np.ndarray, voiced: np.ndarray, sample_rate: int,
