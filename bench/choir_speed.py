@@ -36,7 +36,7 @@ from bench import common  # noqa: E402
 from hiaudio.audio import load_audio  # noqa: E402
 from hiaudio.separation import choir, metrics, score_informed_nmf  # noqa: E402
 from hiaudio.studio import choir_session  # noqa: E402
-from hiaudio.studio.edit import Edits  # noqa: E402
+from hiaudio.voice.edit import Edits  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "assets" / "examples" / "choir_bwv153.5.wav"
 EDIT_SEQUENCE = [Edits(transpose_semitones=1), Edits(transpose_semitones=2),
@@ -83,7 +83,7 @@ def main(argv=None) -> None:
     for i in range(args.edits):
         edits = EDIT_SEQUENCE[i % len(EDIT_SEQUENCE)]
         start = time.perf_counter()
-        choir_session.set_part_edits(session, 2, edits)  # the tenor
+        session = choir_session.set_part_edits(session, 2, edits)  # the tenor
         mid = time.perf_counter()
         choir_session.remix(session)
         end = time.perf_counter()

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import app
+from hiaudio.ui import voice as voice_ui
 
 pytestmark = [
     pytest.mark.browser,
@@ -50,7 +51,7 @@ def _median_hz(values) -> float:
 
 
 def test_upload_analyze_transpose(page):
-    example = app.EXAMPLES_DIR / "speech_en.wav"
+    example = voice_ui.EXAMPLES_DIR / "speech_en.wav"
     page.locator("#voice-upload input[type=file]").set_input_files(str(example))
     page.wait_for_selector("#voice-upload a.download-link")  # the upload has landed
     page.click("#voice-analyze")
@@ -92,7 +93,7 @@ def test_example_and_preset(page):
     # the preset sets the sliders, then renders
     page.wait_for_function(
         "() => document.querySelector('#voice-status')?.innerText.includes('transpose -9')")
-    assert page.locator("#voice-formant input[type=number]").input_value() == "0.85"
+    assert page.locator("#voice-formant-shift input[type=number]").input_value() == "0.85"
 
 
 CHOIR_TRACES = """() => {
@@ -120,11 +121,11 @@ def test_choir_separate_and_reharmonize_a_part(page):
     assert page.locator("#choir-key input").input_value() == "A"  # the piece's key, found on Separate
     page.locator("#choir-part").get_by_label("tenor").check()
     page.wait_for_timeout(1500)  # the part's sliders are loaded (select_part) before we move one
-    box = page.locator("#choir-scale_degrees input[type=number]")
+    box = page.locator("#choir-degrees input[type=number]")
     box.fill("2")
     box.press("Tab")
     page.wait_for_function(
-        "() => document.querySelector('#choir-status')?.innerText.includes('tenor: +2 degrees in A')")
+        "() => document.querySelector('#choir-status')?.innerText.includes('tenor: re-harmonize +2 degrees in A')")
     traces = page.evaluate(CHOIR_TRACES)
     before, after = (np.array([np.nan if v is None else v for v in traces[k]], float)
                      for k in ("tenor (separated)", "tenor (edited)"))

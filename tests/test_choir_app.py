@@ -9,18 +9,16 @@ from gradio_client.exceptions import AppError
 
 from hiaudio.separation.choir import separate_choir
 from hiaudio.studio import choir_session
-from hiaudio.studio.edit import Edits
+from hiaudio.voice.edit import Edits
 from hiaudio.ui import choir as choir_ui
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 EXAMPLE, SCORE = choir_ui.choir_examples()[0]
-EDIT_DEFAULTS = [getattr(Edits(), f) for f in choir_ui.EDIT_FIELDS[:-2]]
 
 
 def _edit_values(**changes):
-    values = dict(zip(choir_ui.EDIT_FIELDS, EDIT_DEFAULTS + ["C", "major"]))
-    values.update(changes)
-    return [values[f] for f in choir_ui.EDIT_FIELDS]
+    """The Choir tab's edit controls' values (CHOIR_EDITS order): defaults, C major, `changes`."""
+    return list(Edits(scale_key="C", scale_mode="major", **changes).values(choir_ui.CHOIR_EDITS))
 
 
 def _path(player):
@@ -59,7 +57,7 @@ def test_separate_the_example_with_its_score(separated):
 def test_reharmonize_the_tenor_a_third_up_and_mute_the_rest(separated):
     c, _ = separated
     status, remix, plot, *players = c.predict("tenor", *_edit_values(scale_degrees=2), api_name="/choir_edit")
-    assert "tenor**: +2 degrees in C major" in status  # the key the request gave
+    assert "tenor**: re-harmonize +2 degrees in C major" in status  # the key the request gave
     before, after = _trace(plot, "tenor (separated)"), _trace(plot, "tenor (edited)")
     both = np.isfinite(before) & np.isfinite(after)
     moved = 12 * np.log2(after[both] / before[both])
@@ -71,7 +69,7 @@ def test_reharmonize_the_tenor_a_third_up_and_mute_the_rest(separated):
     assert np.corrcoef(mix[:len(tenor)], tenor[:len(mix)])[0, 1] > 0.99
     # reset: the tenor plays its stem again
     out = c.predict("tenor", api_name="/choir_reset")
-    assert "tenor**: as separated" in out[len(choir_ui.EDIT_CONTROLS)]
+    assert "tenor**: as separated" in out[len(choir_ui.PART_EDITS)]
 
 
 def test_export_writes_parts_remix_and_params(separated):
@@ -95,20 +93,21 @@ def test_edit_before_separating_and_bad_score_say_what_to_do(studio_url, separat
         c.predict(handle_file(EXAMPLE), handle_file(str(bad)), 4, api_name="/separate")
     # the earlier separation is still there to edit
     status = c.predict("alto", *_edit_values(transpose_semitones=-12), api_name="/choir_edit")[0]
-    assert "alto**: -12 st" in status
+    assert "alto**: transpose -12 st" in status
 
 
 def test_choir_session_edits_only_the_chosen_part(duet_separation):
-    session = choir_session.start_choir_session(duet_separation)
-    stems = [a.copy() for a in session.audio]
-    choir_session.set_part_edits(session, 1, Edits(transpose_semitones=-12))
+    start = choir_session.start_choir_session(duet_separation)
+    stems = [a.copy() for a in start.audio]
+    session = choir_session.set_part_edits(start, 1, Edits(transpose_semitones=-12))
+    assert np.array_equal(start.audio[1], stems[1]), "a session is a value: the start is left as it was"
     assert np.array_equal(session.audio[0], stems[0])  # the soprano untouched
     assert not np.allclose(session.audio[1][:len(stems[1])], stems[1])
     t, f0 = choir_session.part_f0(session, 1)
     _, f0_before = choir_session.part_f0(choir_session.start_choir_session(duet_separation), 1)
     voiced = (f0 > 0) & (f0_before > 0)
     assert np.median(1200 * np.log2(f0[voiced] / f0_before[voiced])) == pytest.approx(-1200, abs=5)
-    choir_session.set_mix(session, [0.0, -40.0], [False, False], [False, False])
+    session = choir_session.set_mix(session, [0.0, -40.0], [False, False], [False, False])
     assert np.corrcoef(choir_session.remix(session), stems[0])[0, 1] > 0.95
     with pytest.raises(ValueError, match="gain"):
         choir_session.set_mix(session, [0.0, 99.0], [False, False], [False, False])
@@ -122,11 +121,11 @@ def test_a_slider_move_redraws_the_plot_only_when_the_pitch_moves(duet_separatio
     state = choir_ui.ChoirTab(session=choir_session.start_choir_session(duet_separation),
                               spectrogram=choir_plots.mixture_spectrogram(duet_separation.mixture, 16000))
     out = choir_ui.edit_part(state, "alto", *_edit_values(formant_shift=1.2, breathiness_db=6.0))
-    assert out[2] == {"__type__": "update"}  # skipped: the F0 drawn is unchanged
-    assert "alto**: formants x1.2" in out[0]
-    out = choir_ui.edit_part(state, "alto", *_edit_values(formant_shift=1.2, transpose_semitones=-2))
-    assert isinstance(out[2], go.Figure)
-    edited = [t for t in out[2].data if t.name == "alto (edited)"]
+    assert out[3] == {"__type__": "update"}  # skipped: the F0 drawn is unchanged
+    assert "alto**: formant shift 1.2x, breathiness +6 dB" in out[1]
+    out = choir_ui.edit_part(out[0], "alto", *_edit_values(formant_shift=1.2, transpose_semitones=-2))
+    assert isinstance(out[3], go.Figure)
+    edited = [t for t in out[3].data if t.name == "alto (edited)"]
     assert len(edited) == 1
 
 
@@ -148,4 +147,4 @@ def test_a_clip_over_the_tabs_limit_is_refused_and_the_session_kept(separated, t
     sf.write(long_clip, 0.2 * np.sin(2 * np.pi * 220 * t), 16000)
     with pytest.raises(AppError, match=f"limit is {choir_ui.MAX_CHOIR_S:.0f} s"):
         c.predict(handle_file(str(long_clip)), None, 4, api_name="/separate")
-    assert "soprano**: +1 st" in c.predict("soprano", *_edit_values(transpose_semitones=1), api_name="/choir_edit")[0]
+    assert "soprano**: transpose +1 st" in c.predict("soprano", *_edit_values(transpose_semitones=1), api_name="/choir_edit")[0]

@@ -17,6 +17,9 @@ from gradio_client import Client, handle_file
 import app
 from hiaudio.studio.session import start_session
 from hiaudio.ui import choir as choir_ui
+from hiaudio.ui import voice as voice_ui
+from hiaudio.ui.common import QUEUE_SIZE
+from hiaudio.voice import Edits
 from tests.helpers import harmonic_voice
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
@@ -44,7 +47,7 @@ def test_eight_sessions_at_once(studio_url, tmp_path):
         try:
             c = Client(studio_url, verbose=False)
             analysed = c.predict(handle_file(str(paths[i])), api_name="/analyze")
-            rendered = c.predict(*([i, 0, 0, 100, 100, 1.0, 0, 0, 0] + ["C", "chromatic"]), api_name="/render")
+            rendered = c.predict(*Edits(transpose_semitones=i).values(voice_ui.VOICE_EDITS), api_name="/render")
             results[i] = (analysed[4], rendered[4])  # the status lines
         except Exception as err:  # noqa: BLE001 -- reported below with the session's number
             errors.append((i, repr(err)))
@@ -54,9 +57,8 @@ def test_eight_sessions_at_once(studio_url, tmp_path):
             c = Client(studio_url, verbose=False)
             out = c.predict(handle_file(recording), handle_file(score) if with_score else None, 4,
                             api_name="/separate")
-            values = dict(zip(choir_ui.EDIT_FIELDS, [0, 0, 0, 100, 100, 1.0, 0, 0, "A", "minor"]))
-            values["scale_degrees"] = 2 if with_score else -2
-            edited = c.predict("alto", *[values[f] for f in choir_ui.EDIT_FIELDS], api_name="/choir_edit")
+            edits = Edits(scale_degrees=2 if with_score else -2, scale_key="A", scale_mode="minor")
+            edited = c.predict("alto", *edits.values(choir_ui.CHOIR_EDITS), api_name="/choir_edit")
             results[i] = (out[0], edited[0])
         except Exception as err:  # noqa: BLE001
             errors.append((i, repr(err)))
@@ -88,5 +90,5 @@ def test_eight_sessions_at_once(studio_url, tmp_path):
 
 
 def test_the_queue_is_bounded():
-    assert app.QUEUE_SIZE and app.QUEUE_SIZE <= 64
-    assert app.demo._queue.max_size == app.QUEUE_SIZE  # gradio turns request 33 away: "queue is full"
+    assert QUEUE_SIZE and QUEUE_SIZE <= 64
+    assert app.demo._queue.max_size == QUEUE_SIZE  # gradio turns request 33 away: "queue is full"

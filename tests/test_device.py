@@ -88,11 +88,15 @@ from gradio_client import Client, handle_file
 from tests.helpers import free_port
 
 assert not torch.cuda.is_available()
+from hiaudio.ui import voice as voice_ui
+from hiaudio.ui.studio import launch_options
+from hiaudio.voice import Edits
+
 app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
-                **app.launch_options())
+                **launch_options())
 client = Client(app.demo.local_url, verbose=False)
-edits = [getattr(app.Edits(), f) for f in app.EDIT_FIELDS[:-2]] + ["C", "major"]
-out = client.predict(handle_file(app.example_clips()[0]), *edits, api_name="/analyze")
+edits = Edits(scale_key="C", scale_mode="major").values(voice_ui.VOICE_EDITS)
+out = client.predict(handle_file(voice_ui.example_clips()[0]), *edits, api_name="/analyze")
 print("ANSWERED", out[4].splitlines()[0][:80])
 print("BLOCKED", len(blocked), blocked[:3])
 app.demo.close()

@@ -13,6 +13,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 import app
+from hiaudio.ui import lab as lab_ui
 from hiaudio.studio import ddsp_lab, lab_plots
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
@@ -52,7 +53,7 @@ def test_landscape_has_a_trace_per_loss_and_sot_points_home(client):
         assert name in traces and f"{name} descent" in traces
     assert not {"l1", "sot+mss"} & set(traces)
     x = np.array(traces["sot"]["x"])
-    assert len(x) == app.LANDSCAPE_POINTS and np.isclose([x.min(), x.max()], [110, 440]).all()
+    assert len(x) == lab_ui.LANDSCAPE_POINTS and np.isclose([x.min(), x.max()], [110, 440]).all()
     # descent direction: up (> 0) below the target, down above it
     descent = np.array(traces["sot descent"]["y"], dtype=float)
     assert (descent[x < 210] > 0).all() and (descent[x > 230] < 0).all()
@@ -64,7 +65,7 @@ def test_landscape_has_a_trace_per_loss_and_sot_points_home(client):
 def test_fit_table_has_a_row_per_loss_and_players_for_them(client):
     plot, table, target, *players, status = client.predict(
         **TONE, loss_names=["l2", "sot"], n_inits=3, spread_oct=0.4, steps=60, api_name="/fit")
-    assert table["headers"] == app.FIT_TABLE_HEADERS
+    assert table["headers"] == lab_ui.FIT_TABLE_HEADERS
     rows = {r[0]: r for r in table["data"]}
     assert list(rows) == ["l2", "sot"]
     assert rows["sot"][1] == 100.0 and rows["sot"][3] < 50  # SOT finds a pure tone
@@ -72,13 +73,13 @@ def test_fit_table_has_a_row_per_loss_and_players_for_them(client):
     assert sorted({t["name"] for t in traces}) == ["l2", "sot"] and len(traces) == 6
     assert all(len(t["x"]) == 61 for t in traces)  # steps + 1 points
     # a player per loss, shown for the losses fitted (the client sees gradio's updates)
-    audio = dict(zip(app.LOSS_NAMES, players))
-    assert [audio[n]["visible"] for n in app.LOSS_NAMES] == [n in ("l2", "sot")
-                                                            for n in app.LOSS_NAMES]
+    audio = dict(zip(lab_ui.LOSS_NAMES, players))
+    assert [audio[n]["visible"] for n in lab_ui.LOSS_NAMES] == [n in ("l2", "sot")
+                                                            for n in lab_ui.LOSS_NAMES]
     assert audio["sot"]["label"].startswith("sot: fit from ")
     wave, sr = sf.read(audio["sot"]["value"])
     ref, _ = sf.read(target)
-    assert sr == ddsp_lab.LAB_RATE and len(wave) == len(ref) == app.LAB_LISTEN_S * sr
+    assert sr == ddsp_lab.LAB_RATE and len(wave) == len(ref) == lab_ui.LAB_LISTEN_S * sr
     assert "Most successful: **sot**" in status
 
 

@@ -13,6 +13,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 import app
+from hiaudio.ui import voice as voice_ui
+from hiaudio.ui.studio import build_demo, launch_options
 from hiaudio import audio, limits
 from hiaudio.separation import choir, comb
 from hiaudio.studio import compose, vocode
@@ -20,10 +22,11 @@ from hiaudio.ui import choir as choir_ui
 from hiaudio.ui import compose as compose_ui
 from hiaudio.ui import vocoders as vocoders_ui
 from hiaudio.ui.common import QUEUE_SIZE, guard
+from hiaudio.voice import Edits
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
-VOICE_EXAMPLE = app.example_clips()[0]
+VOICE_EXAMPLE = voice_ui.example_clips()[0]
 
 
 # ---- the deadline itself --------------------------------------------------------------------
@@ -157,9 +160,9 @@ def test_a_full_queue_turns_requests_away_with_try_again(monkeypatch, tmp_path):
         return short, "held"
 
     monkeypatch.setattr(vocoders_ui, "load_clip", slow_load)
-    demo = app.build_demo(queue_size=2)
+    demo = build_demo(queue_size=2)
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
-                **app.launch_options())
+                **launch_options())
     try:
         client = Client(demo.local_url, verbose=False)
         args = (handle_file(VOICE_EXAMPLE), ["griffin-lim"], 6, 1, 1, 0)
@@ -186,7 +189,7 @@ def test_a_full_queue_turns_requests_away_with_try_again(monkeypatch, tmp_path):
 
 def test_failing_model_calls_in_each_tab_leave_the_session_intact(studio_url, monkeypatch):
     c = Client(studio_url, verbose=False)
-    edits = [getattr(app.Edits(), f) for f in app.EDIT_FIELDS[:-2]] + ["C", "major"]
+    edits = list(Edits(scale_key="C", scale_mode="major").values(voice_ui.VOICE_EDITS))
     analysed = c.predict(handle_file(VOICE_EXAMPLE), *edits, api_name="/analyze")
     assert analysed[0] is not None  # the player's file
 

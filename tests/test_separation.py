@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from hiaudio.cli import main
-from hiaudio.params import VoiceParams
+from hiaudio.voice.params import VoiceParams
 from hiaudio.separation import comb, si_sdr_batch
 from hiaudio.dsp import partials
 from hiaudio.dsp.spectral import stft
 from hiaudio.separation.choir import SeparationError, check_score, load_score, separate_choir, write_outputs
-from hiaudio.studio.render import render
-from hiaudio.studio.sing import Singer, sing
+from hiaudio.voice.synthesis import render
+from hiaudio.voice.singing import Singer, sing
 from tests.helpers import harmonic_voice
 
 SR = 16000

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from hiaudio.dsp import filters, pitch
-from hiaudio.models import voice
-from hiaudio.params import ParamsError, VoiceParams
-from hiaudio.studio import analyze, edit, render, session
+from hiaudio.voice.params import ParamsError, VoiceParams
+from hiaudio.dsp import units
+from hiaudio.studio import session
+from hiaudio.voice import analysis, edit, singing, synthesis
 from tests.helpers import harmonic_voice
 
 SR = 16000
@@ -17,7 +18,7 @@ SR = 16000
 @pytest.fixture(scope="module")
 def vowel():
     audio, f0 = harmonic_voice(150.0, SR, vibrato_cents=30)
-    return audio, f0, analyze.analyze(audio, SR)
+    return audio, f0, analysis.analyze(audio, SR)
 
 
 def median_f0(audio, sr=SR):
@@ -35,7 +36,7 @@ def test_analysis_finds_f0_and_voicing(vowel):
 
 def test_resynthesis_is_close_to_the_original(vowel):
     audio, _, params = vowel
-    out = render.render(params)[:len(audio)]
+    out = synthesis.render(params)[:len(audio)]
     spec = lambda x: torch.stft(torch.as_tensor(x), 1024, 256, window=torch.hann_window(1024),
                                 return_complex=True).abs().pow(2).mean(-1)
     ref, got = spec(audio), spec(out)
@@ -52,7 +53,7 @@ def test_params_round_trip_through_json(vowel, tmp_path):
     back = VoiceParams.load(path)
     for name in ("f0_hz", "voiced", "lsf_rad", "gain_db", "harmonic_db", "noise_db", "tilt_db_per_oct"):
         assert np.allclose(getattr(back, name), getattr(params, name), atol=2e-3), name
-    assert np.abs(render.render(back) - render.render(params)).max() < 0.02
+    assert np.abs(synthesis.render(back) - synthesis.render(params)).max() < 0.02
 
 
 @pytest.mark.parametrize("mutate, words", [
@@ -78,9 +79,9 @@ def test_params_json_that_is_not_json():
 
 def test_transpose_moves_f0_and_keeps_duration(vowel):
     audio, _, params = vowel
-    out = render.render(edit.apply_edits(params, edit.Edits(transpose_semitones=3)))
+    out = synthesis.render(edit.apply_edits(params, edit.Edits(transpose_semitones=3)))
     assert len(out) == params.n_samples
-    cents = 1200 * math.log2(median_f0(out) / median_f0(render.render(params)))
+    cents = 1200 * math.log2(median_f0(out) / median_f0(synthesis.render(params)))
     assert abs(cents - 300) < 10
 
 
@@ -92,11 +93,11 @@ def test_formant_shift_moves_the_filter_and_not_f0(vowel):
     t = params.n_frames // 2
     peaks = []
     for p in (params, shifted):
-        mag = render.tract_response_db(p, freqs, [t])[0]
+        mag = synthesis.tract_response_db(p, freqs, [t])[0]
         peaks.append([f for f, _ in filters.formants_from_response(freqs, mag)][:2])
     for before, after in zip(*peaks):
         assert after / before == pytest.approx(1.2, rel=0.06)
-    assert abs(math.log2(median_f0(render.render(shifted)) / median_f0(render.render(params)))) * 1200 < 10
+    assert abs(math.log2(median_f0(synthesis.render(shifted)) / median_f0(synthesis.render(params)))) * 1200 < 10
 
 
 def test_vibrato_percent_scales_the_vibrato(vowel):
@@ -116,10 +117,10 @@ def test_vibrato_percent_scales_the_vibrato(vowel):
 
 def test_pitch_correction_pulls_notes_to_the_scale():
     audio, _ = harmonic_voice(440 * 2 ** (0.35 / 12), SR)  # A4 + 35 cents
-    params = analyze.analyze(audio, SR)
+    params = analysis.analyze(audio, SR)
     half = edit.apply_edits(params, edit.Edits(pitch_correction_pct=50))
     full = edit.apply_edits(params, edit.Edits(pitch_correction_pct=100))
-    off = lambda p: np.median(edit.hz_to_cents(p.f0_hz[20:-20]))  # cents from A4
+    off = lambda p: np.median(units.hz_to_cents(p.f0_hz[20:-20]))  # cents from A4
     assert off(params) == pytest.approx(35, abs=3)
     assert off(half) == pytest.approx(17.5, abs=3)
     assert off(full) == pytest.approx(0, abs=2)
@@ -144,23 +145,32 @@ def test_transposing_down_fills_the_spectrum(vowel):
 
 def test_edits_out_of_range_are_refused():
     with pytest.raises(ValueError, match="formant_shift"):
-        edit.Edits(formant_shift=5.0).validate()
+        edit.Edits(formant_shift=5.0)
     with pytest.raises(ValueError, match="scale_mode"):
-        edit.Edits(scale_mode="lydian-ish").validate()
+        edit.Edits(scale_mode="lydian-ish")
+    with pytest.raises(ValueError, match="scale_degrees"):
+        edit.Edits(scale_degrees=2.5)  # whole steps only
+    with pytest.raises(ValueError, match="transpose_semitones"):
+        edit.Edits(transpose_semitones=float("nan"))
+    # from a tab's controls: a whole-number field arrives as a float and is rounded
+    e = edit.Edits.from_values(("scale_degrees", "gain_db"), (2.0, -3.0))
+    assert e.scale_degrees == 2 and isinstance(e.scale_degrees, int) and e.gain_db == -3.0
+    with pytest.raises(ValueError, match="expected 2 edit values"):
+        edit.Edits.from_values(("scale_degrees", "gain_db"), (2.0,))
 
 
 def test_session_renders_only_what_changed(vowel):
     audio, _, _ = vowel
-    s = session.start_session(audio, SR)
-    first = session.render_session(s, edit.Edits())
-    assert s.renders == 2
-    session.render_session(s, edit.Edits(gain_db=-6, breathiness_db=3))
+    start = session.start_session(audio, SR)
+    s, first = session.render_session(start, edit.Edits())
+    assert s.renders == 2 and start.renders == 0, "a session is a value: the start is left as it was"
+    s, _ = session.render_session(s, edit.Edits(gain_db=-6, breathiness_db=3))
     assert s.renders == 2, "gain and breathiness are mixing gains"
-    session.render_session(s, edit.Edits(transpose_semitones=2))
+    s, _ = session.render_session(s, edit.Edits(transpose_semitones=2))
     assert s.renders == 3, "a pitch edit re-renders only the harmonic part"
-    session.render_session(s, edit.Edits(transpose_semitones=2, formant_shift=1.1))
+    s, _ = session.render_session(s, edit.Edits(transpose_semitones=2, formant_shift=1.1))
     assert s.renders == 5
-    quieter = session.render_session(s, edit.Edits(gain_db=-6))
+    s, quieter = session.render_session(s, edit.Edits(gain_db=-6))
     assert len(quieter) == len(first) == len(audio)
     assert np.std(quieter) == pytest.approx(np.std(first) / 2, rel=0.05)
 
@@ -175,29 +185,27 @@ def test_render_voice_is_differentiable_and_batched():
     harm = torch.zeros(B, T, K, dtype=torch.float64, requires_grad=True)
     noise = torch.full((B, T, 4), -30.0, dtype=torch.float64, requires_grad=True)
     tilt = torch.zeros(B, T, dtype=torch.float64, requires_grad=True)
-    out = voice.render_voice(f0, voiced, lsf, gain, harm, noise, tilt, 8000, 16,
+    out = synthesis.render_voice(f0, voiced, lsf, gain, harm, noise, tilt, 8000, 16,
                              generator=torch.Generator().manual_seed(1))
     out.pow(2).sum().backward()
     ratio = torch.full((B, T), 1.1, dtype=torch.float64, requires_grad=True)
-    warped = voice.render_voice(f0, voiced, lsf, gain, harm, noise, tilt, 8000, 16,
+    warped = synthesis.render_voice(f0, voiced, lsf, gain, harm, noise, tilt, 8000, 16,
                                 generator=torch.Generator().manual_seed(1), formant_ratio=ratio)
     warped.pow(2).sum().backward()
     assert torch.isfinite(ratio.grad).all() and ratio.grad.abs().sum() > 0
     for tensor in (f0, lsf, gain, harm, noise, tilt):
         assert tensor.grad is not None and torch.isfinite(tensor.grad).all()
-    h_batch, _ = voice.render_voice(f0, voiced, lsf, gain, harm, noise, tilt, 8000, 16, parts=True)
+    h_batch, _ = synthesis.render_voice(f0, voiced, lsf, gain, harm, noise, tilt, 8000, 16, parts=True)
     for i in range(B):
-        h_item, _ = voice.render_voice(f0[i], voiced[i], lsf[i], gain[i], harm[i], noise[i], tilt[i],
+        h_item, _ = synthesis.render_voice(f0[i], voiced[i], lsf[i], gain[i], harm[i], noise[i], tilt[i],
                                        8000, 16, parts=True)
         assert torch.allclose(h_batch[i], h_item, atol=1e-9)
 
 
 def test_sing_produces_the_notes_it_was_given():
-    from hiaudio.studio import sing
-
     notes = [(57, 0.1, 0.6), (64, 0.8, 0.6)]  # A3, E4
-    params = sing.sing(notes, SR, sing.Singer(vowel="o", vibrato_cents=0, drift_cents=0))
-    audio = render.render(params)
+    params = singing.sing(notes, SR, singing.Singer(vowel="o", vibrato_cents=0, drift_cents=0))
+    audio = synthesis.render(params)
     assert np.abs(audio).max() < 1.0
     f0, _ = pitch.estimate_f0(torch.as_tensor(audio), SR, params.hop_samples)
     times = np.arange(len(f0)) * params.hop_samples / SR

@@ -15,10 +15,14 @@ import json
 import sys
 import time
 
+from hiaudio.data.chorales import corpus_file, load_chorales
+from hiaudio.data.dataset import ChoraleDataset
+from hiaudio.data.render import RENDERERS
+from hiaudio.data.speech import SpeechDataset
+from hiaudio.data.splits import chorale_split, melody_key
+
 
 def _corpus(args) -> None:
-    from hiaudio.data.chorales import corpus_file, load_chorales
-    from hiaudio.data.splits import chorale_split, melody_key
 
     t0 = time.perf_counter()
     chorales = load_chorales(rebuild=args.rebuild, progress=True)
@@ -33,7 +37,6 @@ def _corpus(args) -> None:
 
 
 def _chorales(args) -> None:
-    from hiaudio.data.dataset import ChoraleDataset
 
     ds = ChoraleDataset(args.split, renderer=args.renderer, n_examples=args.n, duration_s=args.duration,
                         sample_rate=args.rate, timbre=args.timbre, seed=args.seed, cache_dir=args.out)
@@ -55,7 +58,6 @@ def _chorales(args) -> None:
 
 
 def _speech(args) -> None:
-    from hiaudio.data.speech import SpeechDataset
 
     ds = SpeechDataset(args.split, n_clips=args.n, sample_rate=args.rate, seed=args.seed, cache_dir=args.out)
     t0, made, total_s = time.perf_counter(), 0, 0.0
@@ -72,7 +74,6 @@ def _speech(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hiaudio.data.render import RENDERERS
 
     parser = argparse.ArgumentParser(prog="python -m hiaudio.data", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)

@@ -24,6 +24,7 @@ validation and test also hear text never seen in training.
 from __future__ import annotations
 
 from hiaudio.data.cache import hash_split
+from hiaudio.voice.singing import VOICE_FORMANT_RATIO
 
 SPLITS = ("train", "validation", "test")
 PIECE_FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
@@ -77,8 +78,6 @@ def timbre_split_for(split: str, timbre: str | None) -> str:
 
 def is_held_out_singer(part: str, vowel: str, formant_ratio: float) -> bool:
     """True when a voice-model singer lies in the held-out region of timbre space."""
-    from hiaudio.studio.sing import VOICE_FORMANT_RATIO
-
     scale = formant_ratio / VOICE_FORMANT_RATIO[part]
     lo, hi = SEEN_FORMANT_SCALE
     return vowel in HELD_OUT_VOWELS or not (lo - 1e-9 <= scale <= hi + 1e-9)

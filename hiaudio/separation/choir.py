@@ -44,13 +44,11 @@ from hiaudio import audio as audio_io
 from hiaudio.device import on_gpu, pick_device
 from hiaudio.models import salience as salience_model  # registers the "salience" checkpoint class
 from hiaudio.limits import check_deadline
-from hiaudio.params import VoiceParams
 from hiaudio.separation import comb, multif0
 from hiaudio.dsp.f0grid import known_f0, score_f0
 from hiaudio.dsp.spectral import stft
 from hiaudio.separation.baselines import apply_masks
-from hiaudio.studio import render
-from hiaudio.studio.analyze import analyze
+from hiaudio.voice import VoiceParams, analyze, render
 
 PARTS = multif0.PARTS
 SAMPLE_RATE = 16000  # the salience model's rate; separation and stems run at it
@@ -456,7 +454,7 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
         def voice_model(v):
             check_deadline()
             p = analyze(stems[v], SAMPLE_RATE, f0_hz=f0_hz[v], f0_hop_s=F0_HOP_S)
-            return p, render.render(p)[:len(x)]
+            return p, render(p)[:len(x)]
 
         def done(v):
             report(0.5 + 0.45 * (v + 1) / n_voices, f"fitted the {PARTS[v]}'s voice model")

@@ -24,6 +24,7 @@ import dataclasses
 import numpy as np
 
 from hiaudio.dsp.units import cents_between, cents_to_hz
+from hiaudio.models import salience
 
 PARTS = ("soprano", "alto", "tenor", "bass")
 VOICE_RANGES_HZ = {"soprano": (260.0, 880.0), "alto": (175.0, 700.0), "tenor": (130.0, 520.0),
@@ -176,8 +177,6 @@ def separate(mix: np.ndarray, sample_rate: int, n_voices: int, notes=None, asset
     Returns (None, None, (times_s, f0_hz)); `notes` is ignored (blind). assets: the salience
     checkpoints to average (default: hiaudio.models.salience.ASSETS).
     """
-    from hiaudio.models import salience
-
     if sample_rate != salience.SAMPLE_RATE:
         raise ValueError(f"the salience model runs at {salience.SAMPLE_RATE} Hz; the mixture is at {sample_rate} Hz")
     sal = salience.salience_map(mix, assets or salience.ASSETS)  # (T, K)

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hiaudio import checkpoints
+from hiaudio import audio, checkpoints
 from hiaudio.data import chords
 from hiaudio.data.chorales import PARTS
 from hiaudio.data.sequence import (LABELS, N_VOICES, SEQ_VOCAB_SIZE, STEPS_PER_BAR, StepLabels, key_token,
@@ -41,6 +41,8 @@ from hiaudio.dsp.units import KEY_TONIC_NAMES, key_name, parse_key
 from hiaudio.limits import check_deadline
 from hiaudio.models.composer import PE_KINDS, Composer, KVCache
 from hiaudio.studio.compose_metrics import estimate_key, sounding
+from hiaudio.voice import Singer, limit_peak, render, sing
+from hiaudio.voice.singing import VOICE_FORMANT_RATIO
 
 MAX_BARS = 64  # the longest piece the studio and the CLI write (the bar label's table holds 64)
 MAX_PHRASES = 16
@@ -274,9 +276,6 @@ def sing_choir(grid: np.ndarray, sample_rate: int = 22050, tempo_qpm: float = DE
                seed: int = 0) -> np.ndarray:
     """The four voices sung by our voice model (a vowel and vocal-tract length per voice) and
     summed: float32 (S,), peak at most 0.99."""
-    from hiaudio.studio.render import limit_peak, render
-    from hiaudio.studio.sing import VOICE_FORMANT_RATIO, Singer, sing
-
     sec_per_q = 60.0 / tempo_qpm
     n_samples = int(math.ceil((len(grid) / STEPS_PER_QUARTER * sec_per_q + 0.5) * sample_rate))
     mix = np.zeros(n_samples, np.float32)
@@ -293,8 +292,6 @@ def sing_choir(grid: np.ndarray, sample_rate: int = 22050, tempo_qpm: float = DE
 
 def render_soundfont(grid: np.ndarray, sample_rate: int = 22050, tempo_qpm: float = DEFAULT_TEMPO_QPM) -> np.ndarray:
     """The four voices through the GM soundfont that ships with pretty_midi (fluidsynth)."""
-    from hiaudio.studio.render import limit_peak
-
     wave = to_pretty_midi(grid, tempo_qpm).fluidsynth(fs=sample_rate).astype(np.float32)
     return limit_peak(wave)[0]
 
@@ -396,12 +393,10 @@ def generate_files(out_midi, n_bars: int = 16, pe: str = "s-ape", seed: int = 0,
         write_musicxml(grid, plan, musicxml, tempo_qpm)
         written.append(str(musicxml))
     if wav:
-        from hiaudio import audio
 
         audio.save_wav(wav, sing_choir(grid, sample_rate, tempo_qpm, seed), sample_rate)
         written.append(str(wav))
     if gm_wav:
-        from hiaudio import audio
 
         audio.save_wav(gm_wav, render_soundfont(grid, sample_rate, tempo_qpm), sample_rate)
         written.append(str(gm_wav))

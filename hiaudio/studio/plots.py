@@ -16,8 +16,8 @@ import plotly.graph_objects as go
 
 from hiaudio.dsp import filters
 from hiaudio.dsp.units import hz_to_midi, midi_name, midi_to_hz, note_name
-from hiaudio.params import VoiceParams
-from hiaudio.studio.render import tract_response_db
+from hiaudio.voice.params import VoiceParams
+from hiaudio.voice.synthesis import tract_response_db
 
 VOICED_THRESHOLD = 0.5  # frames with voicing below this are drawn as gaps in the F0 curve
 MAX_F0_POINTS = 1500  # per trace; more than a plot's width in pixels
@@ -114,7 +114,7 @@ def mean_response_db(params: VoiceParams, max_frames: int = MAX_FILTER_FRAMES,
                      n_fft: int = FILTER_FFT_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Mean filter response plus tilt, in dB, over (up to max_frames) voiced frames.
 
-    The same filter the synthesizer hears (`hiaudio.studio.render.tract_response_db`): the
+    The same filter the synthesizer hears (`hiaudio.voice.synthesis.tract_response_db`): the
     all-pole response read at f / formant_ratio (held at Nyquist beyond it), plus the tilt at f.
     Returns (freqs_hz, response_db), both (n_fft // 2 + 1,), from 0 Hz to Nyquist.
     """

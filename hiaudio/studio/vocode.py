@@ -23,8 +23,11 @@ import warnings
 import numpy as np
 import torch
 
+from hiaudio import checkpoints
 from hiaudio.device import on_gpu, pick_device
 from hiaudio.dsp import spectral
+from hiaudio.models import wavegrad  # importing it registers the class
+from hiaudio.studio import plots
 
 METHODS = ("griffin-lim", "wavegrad", "gla-grad")
 SAMPLE_RATE = spectral.MEL.sample_rate
@@ -59,9 +62,6 @@ class Vocoded:
 
 def load_wavegrad():
     """The shipped WaveGrad model (assets/wavegrad.pt), loaded once per process."""
-    from hiaudio import checkpoints
-    from hiaudio.models import wavegrad  # importing it registers the class
-
     model, _ = checkpoints.load_asset(CHECKPOINT, expected="wavegrad")
     assert isinstance(model, wavegrad.WaveGrad)
     return model
@@ -90,7 +90,6 @@ def invert_mel(mel: torch.Tensor, length: int, method: str, n_steps: int | None 
     """
     if method == "griffin-lim":
         return spectral.griffin_lim(spectral.mel_to_magnitude(mel), n_iter=GRIFFIN_LIM_ITERS, length=length)
-    from hiaudio.models import wavegrad
 
     device = pick_device()  # the network and the projections run there; the noise is drawn on the CPU
     model = (model if model is not None else load_wavegrad()).to(device)
@@ -164,8 +163,6 @@ def score(reference: np.ndarray, estimate: np.ndarray) -> dict:
 def mel_figure(wave: np.ndarray, title: str, floor_db: float = -80.0):
     """Plotly heatmap of the clip's mel in dB (time in s, mel band centre in Hz), floored at the
     loudest value + floor_db -- what every method is asked to reproduce."""
-    from hiaudio.studio import plots
-
     mel = spectral.mel_spectrogram(torch.from_numpy(np.asarray(wave, dtype=np.float32)))  # (M, T)
     mel_db = 20 * torch.log10(mel.clamp(min=1e-8))
     mel_db = torch.maximum(mel_db, mel_db.max() + floor_db).numpy()

@@ -2,8 +2,8 @@
 with the Voice tab's controls (and re-harmonize it by scale degrees), and hear the remix at once.
 
 Handlers are plain functions of (state, values); the pipeline is `hiaudio.separation.choir` and
-the per-person session `hiaudio.studio.choir_session`. A failed request leaves the session as it
-was: handlers build the new values first and only then touch the state.
+the per-person session `hiaudio.studio.choir_session`. The session is a value: a handler returns
+the new one, so a failed request leaves the person's session as it was.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ import numpy as np
 from hiaudio import audio
 from hiaudio.separation import choir
 from hiaudio.studio import choir_plots, choir_session
-from hiaudio.studio.edit import NOTE_NAMES, SCALES, Edits
-from hiaudio.ui.common import guard, limits_note, pcm16, safe_stem
+from hiaudio.ui.common import edit_control, guard, limits_note, pcm16, safe_stem, with_edits
+from hiaudio.voice import PITCH, Edits
 
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "examples"
@@ -30,31 +30,13 @@ PARTS = choir.PARTS
 NO_SEPARATION = "Separate a recording first: upload one (or pick the example), then press Separate."
 
 
+# the edits a part takes, in the order handlers receive them (the mix sets each part's gain)
+CHOIR_EDITS = ("transpose_semitones", "scale_degrees", "transpose_cents", "vibrato_pct", "drift_pct", "scale_key",
+               "scale_mode", "formant_shift", "brightness_db_per_oct", "breathiness_db")
+PART_EDITS = tuple(n for n in CHOIR_EDITS if n not in ("scale_key", "scale_mode"))  # a part's own; the key is the piece's
+
+
 @dataclasses.dataclass(frozen=True)
-class PartControl:
-    field: str  # Edits field
-    label: str
-    minimum: float
-    maximum: float
-    step: float
-    info: str = ""
-
-
-EDIT_CONTROLS = (
-    PartControl("transpose_semitones", "Transpose (semitones)", -24, 24, 1),
-    PartControl("scale_degrees", "Re-harmonize (scale degrees)", -7, 7, 1,
-                "moves every note along the scale below: +2 = a third up"),
-    PartControl("transpose_cents", "Fine tune (cents)", -100, 100, 1),
-    PartControl("vibrato_pct", "Vibrato (%)", 0, 200, 5, "100 = as sung"),
-    PartControl("drift_pct", "Drift (%)", 0, 200, 5),
-    PartControl("formant_shift", "Formant shift (ratio)", 0.5, 2.0, 0.01),
-    PartControl("brightness_db_per_oct", "Brightness (dB/octave)", -12, 12, 0.5),
-    PartControl("breathiness_db", "Breathiness (dB)", -40, 40, 1),
-)
-EDIT_FIELDS = tuple(c.field for c in EDIT_CONTROLS) + ("scale_key", "scale_mode")
-
-
-@dataclasses.dataclass
 class ChoirTab:
     """What the Choir tab remembers for one browser session (held in a gr.State)."""
     session: choir_session.ChoirSession | None = None
@@ -62,29 +44,18 @@ class ChoirTab:
     clip_name: str = "choir"
     folder: str | None = None  # this session's downloads
 
-    def clear_folder(self) -> None:
-        if self.folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder = None
+
+def _remove_folder(state: ChoirTab) -> None:
+    if state is not None and state.folder:
+        shutil.rmtree(state.folder, ignore_errors=True)
 
 
 def delete_state(state: ChoirTab) -> None:
-    state.clear_folder()
+    _remove_folder(state)
 
 
 def _player(session: choir_session.ChoirSession, wave: np.ndarray):
     return (session.sample_rate, pcm16(wave))
-
-
-def edits_from(values) -> Edits:
-    if len(values) != len(EDIT_FIELDS):
-        raise gr.Error(f"expected {len(EDIT_FIELDS)} edit values, got {len(values)}")
-    fields = dict(zip(EDIT_FIELDS, values))
-    fields["scale_degrees"] = int(round(float(fields["scale_degrees"])))
-    try:
-        return Edits(**fields).validate()
-    except (TypeError, ValueError) as err:
-        raise gr.Error(f"Invalid edit: {err}", print_exception=False)
 
 
 def _figure(state: ChoirTab):
@@ -96,20 +67,8 @@ def _figure(state: ChoirTab):
 
 def _status(state: ChoirTab) -> str:
     s = state.session
-    lines = []
-    for v, name in enumerate(s.names):
-        e = s.parts[v].edits
-        moved = []
-        if e.transpose_semitones or e.transpose_cents:
-            moved.append(f"{e.transpose_semitones:+g} st {e.transpose_cents:+g} c")
-        if e.scale_degrees:
-            moved.append(f"{e.scale_degrees:+d} degrees in {e.scale_key} {e.scale_mode}")
-        if e.formant_shift != 1.0:
-            moved.append(f"formants x{e.formant_shift:g}")
-        if (e.vibrato_pct, e.drift_pct, e.brightness_db_per_oct, e.breathiness_db) != (100.0, 100.0, 0.0, 0.0):
-            moved.append("timbre/expression")
-        lines.append(f"**{name}**: {', '.join(moved) if moved else 'as separated'}")
-    return " · ".join(lines)
+    return " · ".join(f"**{name}**: {s.parts[v].edits.describe() if s.edited(v) else 'as separated'}"
+                      for v, name in enumerate(s.names))
 
 
 def _part_players(state: ChoirTab, only: int | None = None) -> list:
@@ -150,7 +109,7 @@ def separate_clip(path: str | None, score_path: str | None, n_voices, state: Cho
     new = ChoirTab(session=choir_session.start_choir_session(result),
                    spectrogram=choir_plots.mixture_spectrogram(result.mixture, result.sample_rate),
                    clip_name=safe_stem(path))
-    state.clear_folder()
+    _remove_folder(state)
     s = new.session
     status = (f"Separated **{Path(path).name}** ({len(wave) / sr:.1f} s) into {n_voices} parts in {took_s:.1f} s"
               f"{' with its score' if notes else ' from the mixture alone'}. Pick a part to edit below.  \n"
@@ -171,48 +130,47 @@ def _session(state: ChoirTab) -> choir_session.ChoirSession:
 def select_part(state: ChoirTab, part: str):
     """The sliders set to the chosen part's current edits (key and scale stay: they are the piece's)."""
     s = _session(state)
-    e = s.parts[choir_session.part_index(s, part)].edits
-    return tuple(getattr(e, c.field) for c in EDIT_CONTROLS)
+    return s.parts[choir_session.part_index(s, part)].edits.values(PART_EDITS)
 
 
 @guard("Editing the part")
-def edit_part(state: ChoirTab, part: str, *values):
-    """Apply the controls to one part and remix. Returns (status, remix, plot, 4 part players);
-    the plot only when the part's F0 moved (a formant or breath move leaves it as drawn)."""
+@with_edits(CHOIR_EDITS)
+def edit_part(state: ChoirTab, part: str, edits: Edits):
+    """Apply the controls to one part and remix. Returns (state, status, remix, plot, 4 part
+    players); the plot only when the part's F0 moved (a formant or breath move leaves it as drawn)."""
     s = _session(state)
-    edits = edits_from(values)
     v = choir_session.part_index(s, part)
-    pitch_moved = not edits.same_pitch_as(s.parts[v].edits)
-    choir_session.set_part_edits(s, v, edits)
-    return (_status(state), _player(s, choir_session.remix(s)), _figure(state) if pitch_moved else gr.skip(),
-            *_part_players(state, only=v))
+    pitch_moved = edits.key(PITCH) != s.parts[v].edits.key(PITCH)
+    new = dataclasses.replace(state, session=choir_session.set_part_edits(s, v, edits))
+    return (new, _status(new), _player(new.session, choir_session.remix(new.session)),
+            _figure(new) if pitch_moved else gr.skip(), *_part_players(new, only=v))
 
 
 @guard("Resetting the part")
 def reset_part(state: ChoirTab, part: str):
     s = _session(state)
     v = choir_session.part_index(s, part)
-    choir_session.set_part_edits(s, v, Edits())
-    return (*(getattr(Edits(), c.field) for c in EDIT_CONTROLS), _status(state), _player(s, choir_session.remix(s)),
-            _figure(state), *_part_players(state, only=v))
+    new = dataclasses.replace(state, session=choir_session.set_part_edits(s, v, Edits()))
+    return (new, *Edits().values(PART_EDITS), _status(new), _player(new.session, choir_session.remix(new.session)),
+            _figure(new), *_part_players(new, only=v))
 
 
 @guard("Mixing")
 def mix_parts(state: ChoirTab, *values):
-    """Gains (dB), mutes and solos of the 4 part slots -> the remix."""
+    """Gains (dB), mutes and solos of the 4 part slots -> (state, the remix)."""
     s = _session(state)
     n, k = len(s.names), len(PARTS)
     gains, mutes, solos = values[:k], values[k:2 * k], values[2 * k:3 * k]
-    choir_session.set_mix(s, [float(g) for g in gains[:n]], mutes[:n], solos[:n])
-    return _player(s, choir_session.remix(s))
+    s = choir_session.set_mix(s, [float(g) for g in gains[:n]], mutes[:n], solos[:n])
+    return dataclasses.replace(state, session=s), _player(s, choir_session.remix(s))
 
 
 @guard("Export")
 def export(state: ChoirTab):
     """Every part (as it plays now), the remix and the parameters, as files to download."""
     s = _session(state)
-    state.clear_folder()
-    state.folder = tempfile.mkdtemp(prefix="hiaudio-choir-")
+    _remove_folder(state)
+    state = dataclasses.replace(state, folder=tempfile.mkdtemp(prefix="hiaudio-choir-"))
     folder = Path(state.folder)
     paths = []
     for v, name in enumerate(s.names):
@@ -277,31 +235,29 @@ def build_choir_tab() -> None:
     with gr.Row():
         part = gr.Radio(list(PARTS), value=PARTS[0], label="Part", elem_id="choir-part")
         reset_btn = gr.Button("Reset this part", elem_id="choir-reset")
+    controls = {}
     with gr.Row():
-        sliders = []
         with gr.Column():
-            for c in EDIT_CONTROLS[:5]:
-                sliders.append(gr.Slider(c.minimum, c.maximum, value=getattr(Edits(), c.field), step=c.step,
-                                         label=c.label, info=c.info or None, elem_id=f"choir-{c.field}"))
+            controls.update((n, edit_control(n, "choir")) for n in CHOIR_EDITS[:5])
             with gr.Row():
-                key = gr.Dropdown(list(NOTE_NAMES), value=Edits().scale_key, label="Key", elem_id="choir-key")
-                mode = gr.Dropdown(list(SCALES), value="major", label="Scale", elem_id="choir-mode",
-                                   info="set to the piece's key on Separate")
+                controls["scale_key"] = edit_control("scale_key", "choir")
+                controls["scale_mode"] = edit_control("scale_mode", "choir", "major")  # set to the piece's on Separate
         with gr.Column():
-            for c in EDIT_CONTROLS[5:]:
-                sliders.append(gr.Slider(c.minimum, c.maximum, value=getattr(Edits(), c.field), step=c.step,
-                                         label=c.label, info=c.info or None, elem_id=f"choir-{c.field}"))
-    controls = [*sliders, key, mode]  # EDIT_FIELDS order
+            controls.update((n, edit_control(n, "choir")) for n in CHOIR_EDITS[7:])
+    edits_in = [controls[n] for n in CHOIR_EDITS]
+    sliders = [controls[n] for n in PART_EDITS]
+    key, mode = controls["scale_key"], controls["scale_mode"]
     mix_controls = [*gains, *mutes, *solos]
 
     separate_btn.click(separate_clip, [upload, score, voices, state],
                        [state, status, remix, plot, *players, part, *mix_controls, key, mode],
                        api_name="separate", concurrency_id="choir-separate", concurrency_limit=1)
     part.input(select_part, [state, part], sliders, api_name="choir_select", show_progress="hidden")
-    gr.on([s.release for s in sliders] + [key.input, mode.input], edit_part, [state, part, *controls],
-          [status, remix, plot, *players], api_name="choir_edit", trigger_mode="always_last",
+    gr.on([s.release for s in sliders] + [key.input, mode.input], edit_part, [state, part, *edits_in],
+          [state, status, remix, plot, *players], api_name="choir_edit", trigger_mode="always_last",
           show_progress="minimal")
-    reset_btn.click(reset_part, [state, part], [*sliders, status, remix, plot, *players], api_name="choir_reset")
+    reset_btn.click(reset_part, [state, part], [state, *sliders, status, remix, plot, *players],
+                    api_name="choir_reset")
     gr.on([g.release for g in gains] + [m.input for m in mutes + solos], mix_parts, [state, *mix_controls],
-          remix, api_name="choir_mix", trigger_mode="always_last", show_progress="hidden")
+          [state, remix], api_name="choir_mix", trigger_mode="always_last", show_progress="hidden")
     export_btn.click(export, state, [state, files], api_name="choir_export")

@@ -1,5 +1,5 @@
-"""What every tab shares: the handler guard, the limits line, the player's sample format, safe
-download names."""
+"""What every tab shares: the handler guard, the edit controls and the handlers that take them,
+the limits line, the player's sample format, safe download names."""
 from __future__ import annotations
 
 import functools
@@ -14,7 +14,8 @@ import numpy as np
 from hiaudio import audio, limits
 from hiaudio.audio import AudioError
 from hiaudio.checkpoints import CheckpointError
-from hiaudio.params import ParamsError
+from hiaudio.voice import Edits, ParamsError
+from hiaudio.voice.edit import SPEC
 
 log = logging.getLogger("hiaudio.ui")
 
@@ -113,3 +114,46 @@ def safe_stem(path: str) -> str:
     """A file-name-safe stem for downloads: letters, digits, - and _ only, at most 40."""
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(path).stem).strip("_")[:40]
     return stem or "clip"
+
+
+# ---- edits: one control per EDIT_SPEC entry, one Edits per move ----------------------------
+
+def edit_control(name: str, id_prefix: str, value=None):
+    """The control of one edit as `EDIT_SPEC` describes it, at `value` (default: the edit's
+    default): a slider for a number, a dropdown for a choice; elem_id "<id_prefix>-<flag>"."""
+    spec = SPEC[name]
+    value = spec.default if value is None else value
+    if spec.choices:
+        return gr.Dropdown(list(spec.choices), value=value, label=spec.label, info=spec.help or None,
+                           elem_id=f"{id_prefix}-{spec.flag}")
+    return gr.Slider(spec.minimum, spec.maximum, value=value, step=spec.step, label=spec.label,
+                     info=spec.help or None, elem_id=f"{id_prefix}-{spec.flag}")
+
+
+def with_edits(names: tuple[str, ...]):
+    """Decorate a handler `fn(..., edits: Edits, ...)` so that it takes one value per control of
+    `names` (in that order) in place of `edits`, and gradio's API names each value after its
+    edit. The values become one `Edits`, checked once: a value out of range is a gr.Error that
+    says which and what it takes."""
+    def decorate(fn):
+        inner = inspect.signature(fn)
+        params = list(inner.parameters.values())
+        at = [p.name for p in params].index("edits")
+        before, after = params[:at], params[at + 1:]
+        named = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+        public = inner.replace(parameters=before + named + after)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            bound = public.bind(*args, **kwargs)
+            bound.apply_defaults()
+            a = bound.arguments
+            try:
+                edits = Edits.from_values(names, [a[n] for n in names])
+            except (TypeError, ValueError) as err:
+                raise gr.Error(f"Invalid edit: {err}", print_exception=False) from None
+            return fn(*(a[p.name] for p in before), edits, **{p.name: a[p.name] for p in after})
+
+        wrapper.__signature__ = public
+        return wrapper
+    return decorate

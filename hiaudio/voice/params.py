@@ -28,7 +28,7 @@ SCHEMA = "hiaudio.voice_params/1"
 
 # Limits applied to parameter files a person uploads (a 10 min clip at a 5 ms hop is 120k frames).
 MAX_FRAMES = 200_000
-MAX_HARMONICS = 512
+MAX_HARMONICS = 400  # the most a voice is analysed, edited or sung with, and what a file may hold
 MAX_LPC_ORDER = 64
 MAX_NOISE_BANDS = 64
 SAMPLE_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000)

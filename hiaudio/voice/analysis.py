@@ -17,9 +17,8 @@ import torch
 
 from hiaudio.dsp import filters, pitch
 from hiaudio.dsp.f0grid import known_f0
-from hiaudio.models import voice
-from hiaudio.params import VoiceParams
-from hiaudio.studio.render import render_harmonic
+from hiaudio.voice.params import MAX_HARMONICS, VoiceParams
+from hiaudio.voice.synthesis import band_interpolation, render_harmonic
 
 HOP_S = 0.005  # analysis frame step
 PERIODS_PER_WINDOW = 3.0  # pitch-adaptive analysis window, in periods of F0
@@ -32,7 +31,6 @@ VOICED_NOISE_BACKOFF_DB = 6.0
 VALLEY_FRACTION = 0.35  # noise is read at bins at least this far (in F0) from a harmonic
 MIN_WINDOW_S, MAX_WINDOW_S, UNVOICED_WINDOW_S = 0.010, 0.060, 0.025
 N_NOISE_BANDS = 8
-MAX_HARMONICS = 400
 FLOOR_DB = -120.0
 SPECTRA_CHUNK_FRAMES = 256  # `adaptive_spectra` transforms this many frames at a time (peak memory)
 
@@ -255,7 +253,7 @@ def _noise_levels(residual_power, mask, noise_scale, tract_db, sample_rate, n_ff
     ratio = residual_power * noise_scale.unsqueeze(-1) / (10 ** (tract_db / 10) + 1e-30)
     ratio[~mask] = math.nan
     freqs_hz = torch.arange(n_bins, dtype=torch.float32) * (sample_rate / n_fft)
-    owner = voice.band_interpolation(N_NOISE_BANDS, sample_rate, freqs_hz).argmax(0)  # (F,)
+    owner = band_interpolation(N_NOISE_BANDS, sample_rate, freqs_hz).argmax(0)  # (F,)
     out = np.full((n_frames, N_NOISE_BANDS), FLOOR_DB)
     for band in range(N_NOISE_BANDS):
         cols = torch.nonzero(owner == band).flatten()

@@ -1,4 +1,5 @@
-"""Edits on `VoiceParams`, in the vocabulary of Melodyne and Praat, as pure functions.
+"""Edits on `VoiceParams`, in the vocabulary of Melodyne and Praat, as pure functions, and the
+one specification of every edit (`EDIT_SPEC`) that the tabs, the CLI and the renders read.
 
 Pitch is edited through a decomposition of the F0 curve (in cents) into three layers:
 
@@ -12,6 +13,10 @@ layers (100 % = as sung, 0 % = flat, 200 % = doubled).
 
 Formant shift scales the vocal tract's frequency axis only; after any pitch change the source levels are
 re-sampled at the new harmonic frequencies so that the timbre stays where it was.
+
+Each edit changes one of three things, and a render redoes only what its edits change:
+PITCH edits the F0 (the harmonic part is re-synthesized), TRACT edits the vocal tract (both the
+harmonic and the noise part), MIX edits are gains applied when the parts are mixed.
 """
 from __future__ import annotations
 
@@ -20,53 +25,124 @@ import math
 
 import numpy as np
 
-from hiaudio.params import VoiceParams
+from hiaudio.dsp.units import NOTE_NAMES, SCALES, cents_to_hz, hz_to_cents
+from hiaudio.voice.params import MAX_HARMONICS, VoiceParams
 
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-SCALES = {  # semitone steps above the key
-    "chromatic": tuple(range(12)),
-    "major": (0, 2, 4, 5, 7, 9, 11),
-    "minor": (0, 2, 3, 5, 7, 8, 10),
-    "harmonic minor": (0, 2, 3, 5, 7, 8, 11),
-    "dorian": (0, 2, 3, 5, 7, 9, 10),
-    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
-    "major pentatonic": (0, 2, 4, 7, 9),
-    "minor pentatonic": (0, 3, 5, 7, 10),
-    "blues": (0, 3, 5, 6, 7, 10),
-}
-MAX_HARMONICS = 400
 NOTE_BREAK_CENTS = 70.0
+PITCH, TRACT, MIX = "pitch", "tract", "mix"  # what an edit changes (see the module docstring)
+
+
+@dataclasses.dataclass(frozen=True)
+class EditSpec:
+    """One edit: its `Edits` field, how a person sees and sets it, and what it re-renders."""
+    name: str  # the Edits field
+    label: str  # as the tabs show it
+    changes: str  # PITCH | TRACT | MIX
+    help: str = ""  # one line under the control, and the CLI's help
+    unit: str = ""  # shown after the value in a summary
+    minimum: float | None = None  # a number's range; None for a choice
+    maximum: float | None = None
+    step: float = 1.0  # the slider's step
+    whole: bool = False  # whole numbers only
+    choices: tuple[str, ...] = ()  # a choice's options
+    flag: str = ""  # the CLI's --flag, and the control's element id suffix
+
+    @property
+    def default(self):
+        return getattr(Edits(), self.name)
+
+    def check(self, value):
+        """The value, or ValueError saying what this edit takes."""
+        if self.choices:
+            if value not in self.choices:
+                raise ValueError(f"{self.name} {value!r} must be one of {', '.join(self.choices)}")
+            return value
+        lo, hi = self.minimum, self.maximum
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+            and lo <= value <= hi and (not self.whole or float(value).is_integer())
+        if not ok:
+            kind = "a whole number" if self.whole else "a number"
+            raise ValueError(f"{self.name} = {value!r}; it must be {kind} in {lo:g}..{hi:g}")
+        return value
+
+
+EDIT_SPEC = (
+    EditSpec("transpose_semitones", "Transpose (semitones)", PITCH, "moves every note", " st", -24, 24, 1,
+             flag="transpose"),
+    EditSpec("transpose_cents", "Fine tune (cents)", PITCH, "added to the transposition", " cents", -100, 100,
+             1, flag="cents"),
+    EditSpec("scale_degrees", "Re-harmonize (scale degrees)", PITCH,
+             "moves every note along the scale below: +2 = a third up", " degrees", -14, 14, 1, whole=True,
+             flag="degrees"),
+    EditSpec("pitch_correction_pct", "Pitch correction (%)", PITCH, "pulls each note toward the scale below",
+             " %", 0, 100, 5, flag="correction"),
+    EditSpec("scale_key", "Scale key", PITCH, "tonic of the scale for correction and re-harmonizing",
+             choices=NOTE_NAMES, flag="key"),
+    EditSpec("scale_mode", "Scale mode", PITCH, "mode of that scale", choices=tuple(SCALES), flag="scale"),
+    EditSpec("vibrato_pct", "Vibrato (%)", PITCH, "100 = as recorded, 0 = flat", " %", 0, 200, 5,
+             flag="vibrato"),
+    EditSpec("drift_pct", "Drift (%)", PITCH, "slow pitch wander within notes; 100 = as recorded", " %", 0, 200,
+             5, flag="drift"),
+    EditSpec("formant_shift", "Formant shift (ratio)", TRACT,
+             "moves the vocal-tract resonances; >1 sounds smaller", "x", 0.5, 2.0, 0.01, flag="formant-shift"),
+    EditSpec("brightness_db_per_oct", "Brightness (dB/octave)", TRACT, "spectral tilt about 1 kHz",
+             " dB/oct", -12, 12, 0.5, flag="brightness"),
+    EditSpec("breathiness_db", "Breathiness (dB)", MIX, "level of the breath noise", " dB", -40, 40, 1,
+             flag="breathiness"),
+    EditSpec("gain_db", "Gain (dB)", MIX, "overall level", " dB", -40, 20, 0.5, flag="gain"),
+)
+SPEC = {s.name: s for s in EDIT_SPEC}
 
 
 @dataclasses.dataclass(frozen=True)
 class Edits:
-    transpose_semitones: float = 0.0  # -24..24
-    transpose_cents: float = 0.0  # -100..100, added to the semitones
-    pitch_correction_pct: float = 0.0  # 0..100: how far notes are pulled to the scale
-    scale_key: str = "C"  # tonic of the correction scale, one of NOTE_NAMES
-    scale_mode: str = "chromatic"  # one of SCALES
-    vibrato_pct: float = 100.0  # 0..200: 100 = as sung, 0 = flat
-    drift_pct: float = 100.0  # 0..200: slow pitch wander within notes
-    formant_shift: float = 1.0  # 0.5..2: ratio applied to the vocal-tract resonances
-    brightness_db_per_oct: float = 0.0  # -12..12 spectral tilt about 1 kHz
-    breathiness_db: float = 0.0  # -40..40 added to the noise level
-    gain_db: float = 0.0  # -40..20 overall level
-    scale_degrees: int = 0  # -14..14: move every note this many steps along the scale (re-harmonize)
+    """A set of edits; each field means what its `EDIT_SPEC` entry says. Checked when made: an
+    `Edits` that exists is valid (ValueError otherwise), so nothing downstream checks again."""
+    transpose_semitones: float = 0.0
+    transpose_cents: float = 0.0
+    pitch_correction_pct: float = 0.0
+    scale_key: str = "C"
+    scale_mode: str = "chromatic"
+    vibrato_pct: float = 100.0
+    drift_pct: float = 100.0
+    formant_shift: float = 1.0
+    brightness_db_per_oct: float = 0.0
+    breathiness_db: float = 0.0
+    gain_db: float = 0.0
+    scale_degrees: int = 0
 
-    def validate(self) -> "Edits":
-        limits = {"transpose_semitones": (-24, 24), "transpose_cents": (-100, 100),
-                  "pitch_correction_pct": (0, 100), "vibrato_pct": (0, 200), "drift_pct": (0, 200),
-                  "formant_shift": (0.5, 2.0), "brightness_db_per_oct": (-12, 12),
-                  "breathiness_db": (-40, 40), "gain_db": (-40, 20), "scale_degrees": (-14, 14)}
-        for name, (lo, hi) in limits.items():
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
-                raise ValueError(f"{name} = {value!r}; it must be a number in {lo}..{hi}")
-        if self.scale_key not in NOTE_NAMES:
-            raise ValueError(f"scale_key {self.scale_key!r} must be one of {', '.join(NOTE_NAMES)}")
-        if self.scale_mode not in SCALES:
-            raise ValueError(f"scale_mode {self.scale_mode!r} must be one of {', '.join(SCALES)}")
-        return self
+    def __post_init__(self):
+        for spec in EDIT_SPEC:
+            spec.check(getattr(self, spec.name))
+
+    @classmethod
+    def from_values(cls, names, values) -> "Edits":
+        """Edits from controls' values in the order of `names` (fields not named keep their
+        defaults); whole-number fields are rounded (a slider may send 2.0). ValueError names
+        the first value out of range."""
+        names, values = tuple(names), tuple(values)
+        if len(names) != len(values):
+            raise ValueError(f"expected {len(names)} edit values, got {len(values)}")
+        fields = {}
+        for name, value in zip(names, values):
+            if name not in SPEC:
+                raise ValueError(f"no edit named {name!r}")
+            if SPEC[name].whole and isinstance(value, float) and math.isfinite(value):
+                value = int(round(value))
+            fields[name] = value
+        return cls(**fields)
+
+    def values(self, names) -> tuple:
+        """The values of the fields `names`, in that order (what a tab's controls show)."""
+        return tuple(getattr(self, n) for n in names)
+
+    def key(self, *changes: str) -> tuple:
+        """The values of the edits that change any of `changes` (PITCH, TRACT, MIX): two edits
+        with the same key render that much the same. The scale counts for PITCH only where a
+        correction or a move along the scale uses it."""
+        scale_used = bool(self.pitch_correction_pct or self.scale_degrees)
+        return tuple(getattr(self, s.name) for s in EDIT_SPEC if s.changes in changes
+                     and (scale_used or s.name not in ("scale_key", "scale_mode")))
 
     @property
     def changes_pitch(self) -> bool:
@@ -74,14 +150,21 @@ class Edits:
 
     def same_pitch_as(self, other: "Edits") -> bool:
         """Whether both edits give the same F0 (what a pitch plot shows); timbre and level may differ."""
-        return self._pitch() == other._pitch()
+        return self.key(PITCH) == other.key(PITCH)
 
-    def _pitch(self) -> tuple:
-        """The fields that move the F0; the key and scale only where a correction or a move along
-        the scale uses them."""
-        scale = (self.scale_key, self.scale_mode) if self.pitch_correction_pct or self.scale_degrees else None
-        return (self.transpose_semitones, self.transpose_cents, self.pitch_correction_pct, self.vibrato_pct,
-                self.drift_pct, self.scale_degrees, scale)
+    def describe(self) -> str:
+        """The edits that differ from the defaults, in a person's words."""
+        default, parts = Edits(), []
+        scale = f"{self.scale_key} {self.scale_mode}"
+        for spec in EDIT_SPEC:
+            value = getattr(self, spec.name)
+            if spec.choices or value == getattr(default, spec.name):
+                continue
+            label = spec.label.split(" (")[0].lower()
+            shown = f"{value:+g}" if spec.minimum < 0 else f"{value:g}"
+            in_scale = f" in {scale}" if spec.name in ("pitch_correction_pct", "scale_degrees") else ""
+            parts.append(f"{label} {shown}{spec.unit}{in_scale}")
+        return ", ".join(parts) or "none (the resynthesized original)"
 
 
 # "Change gender" and friends: pitch and formants move together (Praat's "Change gender").
@@ -96,15 +179,6 @@ PRESETS = {
 
 
 # ---- pitch layers --------------------------------------------------------------------------
-
-def hz_to_cents(f0_hz: np.ndarray) -> np.ndarray:
-    """Cents relative to A4 = 440 Hz."""
-    return 1200.0 * np.log2(np.asarray(f0_hz, dtype=np.float64) / 440.0)
-
-
-def cents_to_hz(cents: np.ndarray) -> np.ndarray:
-    return 440.0 * 2.0 ** (np.asarray(cents) / 1200.0)
-
 
 def _moving_average(x: np.ndarray, width: int) -> np.ndarray:
     if width <= 1:
@@ -228,16 +302,19 @@ def shift_formants(params: VoiceParams, ratio: float) -> VoiceParams:
     return params.replace(formant_ratio=np.clip(params.formant_ratio * ratio, 0.25, 4.0).astype(np.float32))
 
 
-def apply_edits(params: VoiceParams, edits: Edits, layers: dict | None = None) -> VoiceParams:
-    """All edits, in a fixed order; returns a new `VoiceParams` and leaves `params` untouched."""
-    edits.validate()
+def apply_edits(params: VoiceParams, edits: Edits, layers: dict | None = None, mix: bool = True) -> VoiceParams:
+    """All edits, in a fixed order; returns a new `VoiceParams` and leaves `params` untouched.
+
+    mix=False leaves out the MIX edits (breathiness and gain), which a session applies when it
+    mixes the rendered parts instead of re-rendering them.
+    """
     out = edit_pitch(params, edits, layers)
     out = shift_formants(out, edits.formant_shift)
     changes = {}
     if edits.brightness_db_per_oct:
         changes["tilt_db_per_oct"] = np.clip(out.tilt_db_per_oct + edits.brightness_db_per_oct, -24, 24)
-    if edits.breathiness_db:
+    if mix and edits.breathiness_db:
         changes["noise_db"] = np.clip(out.noise_db + edits.breathiness_db, -200, 100)
-    if edits.gain_db:
+    if mix and edits.gain_db:
         changes["gain_db"] = np.clip(out.gain_db + edits.gain_db, -200, 200)
     return out.replace(**{k: v.astype(np.float32) for k, v in changes.items()}) if changes else out

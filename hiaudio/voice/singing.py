@@ -15,7 +15,8 @@ import torch
 
 from hiaudio.dsp import filters
 from hiaudio.dsp.units import cents_to_hz
-from hiaudio.params import VoiceParams
+from hiaudio.voice.params import MAX_HARMONICS, VoiceParams
+from hiaudio.voice.synthesis import harmonic_levels_db
 
 # Formant frequencies (Hz) and bandwidths (Hz) of sung vowels, a rough average of published
 # tables for classical singers (Sundberg 1987; Peterson & Barney 1952 for the speech-like ones).
@@ -107,7 +108,7 @@ def sing(notes, sample_rate: int, singer: Singer | None = None, hop_samples: int
 
     lsf = vowel_lsf(s.vowel, sample_rate, s.formant_ratio)
     order = len(lsf)
-    max_harm = int(min(400, sample_rate / 2 / f0.min()))
+    max_harm = int(min(MAX_HARMONICS, sample_rate / 2 / f0.min()))
     k = np.arange(1, max_harm + 1)
     level_db = 20 * np.log10(np.maximum(loud, 1e-6))  # loudness curve on the tract gain
     harmonic_db = np.broadcast_to(s.source_slope_db_per_oct * np.log2(k), (n_frames, max_harm))
@@ -127,10 +128,8 @@ def sing(notes, sample_rate: int, singer: Singer | None = None, hop_samples: int
 
 def _normalize(params: VoiceParams, level_db: float) -> VoiceParams:
     """Shift the tract gain so that the loudest frame's harmonics peak near -6 dBFS + level_db."""
-    from hiaudio.models import voice
-
     with torch.no_grad():
-        db, _ = voice.harmonic_levels_db(torch.as_tensor(params.f0_hz), torch.as_tensor(params.lsf_rad),
+        db, _ = harmonic_levels_db(torch.as_tensor(params.f0_hz), torch.as_tensor(params.lsf_rad),
                                          torch.as_tensor(params.gain_db), torch.as_tensor(params.harmonic_db),
                                          torch.as_tensor(params.tilt_db_per_oct), params.sample_rate)
     amp_sum = torch.pow(10.0, db / 20).sum(-1).numpy() * params.voiced  # crude peak bound per frame
