@@ -16,7 +16,7 @@ import torch
 from hiaudio import audio
 from hiaudio.audio import AudioError
 from hiaudio.models.composer import PE_KINDS
-from hiaudio.separation import choir
+from hiaudio.separation import choir, score
 from hiaudio.studio import compose, vocode
 from hiaudio.voice import EDIT_SPEC, PRESETS, Edits, ParamsError, VoiceParams, analyze, apply_edits, limit_peak, render
 from hiaudio.voice.synthesis import PEAK_LIMIT
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> None:
                                      keep_order=not args.allow_crossings, gm_wav=args.gm_wav))
     elif args.command == "separate":
         wave, sr = _load(args.audio, choir.SAMPLE_RATE)
-        notes = choir.load_score(args.score, args.voices) if args.score else None
+        notes = score.load_score(args.score, args.voices) if args.score else None
         result = choir.separate_choir(wave, sr, args.voices, notes=notes,
                                       progress=lambda fraction, message: print(f"{message} ...", file=sys.stderr))
         for warning in result.warnings:

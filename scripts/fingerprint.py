@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hiaudio import audio  # noqa: E402
-from hiaudio.separation import choir  # noqa: E402
-from hiaudio.studio import choir_session, compose, session, vocode  # noqa: E402
+from hiaudio.separation import choir, score  # noqa: E402
+from hiaudio.studio import choir_session, compose, compose_io, session, vocode  # noqa: E402
 from hiaudio.voice import Edits, VoiceParams, analyze, render  # noqa: E402
 
 EXAMPLES = ROOT / "assets" / "examples"
@@ -69,7 +69,7 @@ def fingerprints() -> dict[str, str]:
         out[f"{name}/loaded/original"] = digest(loaded.original)
 
     mix, sr = audio.load_audio(EXAMPLES / "choir_bwv153.5.wav", target_sr=choir.SAMPLE_RATE)
-    notes = choir.load_score(EXAMPLES / "choir_bwv153.5.mid", 4)
+    notes = score.load_score(EXAMPLES / "choir_bwv153.5.mid", 4)
     for label, given in (("blind", None), ("score", notes)):
         result = choir.separate_choir(mix, sr, 4, notes=given)
         out[f"choir/{label}/f0"] = digest(result.f0_hz)
@@ -89,7 +89,7 @@ def fingerprints() -> dict[str, str]:
 
     grid, plan = compose.compose("s-ape", 8, None, "G major", 1.0, 0, 3)
     out["compose/grid"] = digest(grid)
-    out["compose/sung"] = digest(compose.sing_choir(grid, 22050, seed=3))
+    out["compose/sung"] = digest(compose_io.sing_choir(grid, 22050, seed=3))
     return out
 
 

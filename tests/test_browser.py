@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import app
 from hiaudio.ui import voice as voice_ui
 
 pytestmark = [

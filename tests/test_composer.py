@@ -18,7 +18,7 @@ from hiaudio.data import chords, sequence
 from hiaudio.data.chorales import PARTS, parse_chorale
 from hiaudio.data.tokens import HOLD, PITCH_OFFSET, REST, VOICE_RANGES, detokenize, tokenize, transpose
 from hiaudio.models.composer import PE_KINDS, Composer, KVCache
-from hiaudio.studio import compose
+from hiaudio.studio import compose, compose_io
 from hiaudio.studio import compose_metrics as cm
 from hiaudio.train import composer_task
 from hiaudio.ui import compose as ui
@@ -155,7 +155,7 @@ def test_sampling_keeps_voices_in_range_across_windows_and_writes_midi_and_xml(t
     again = compose.sample(model, plan, 1.3, 0, torch.Generator().manual_seed(1))
     np.testing.assert_array_equal(g, again)  # the seed decides
     assert not (g[0] == HOLD).any()  # nothing to hold at the start
-    pm = pretty_midi.PrettyMIDI(str(compose.write_midi(g, tmp_path / "out.mid")))
+    pm = pretty_midi.PrettyMIDI(str(compose_io.write_midi(g, tmp_path / "out.mid")))
     assert [i.name for i in pm.instruments] == [p.capitalize() for p in PARTS]
     for inst, part in zip(pm.instruments, PARTS):
         lo, hi = VOICE_RANGES[part]
@@ -163,7 +163,7 @@ def test_sampling_keeps_voices_in_range_across_windows_and_writes_midi_and_xml(t
     assert cm.voice_leading_faults(g)["out_of_range"] == 0
     from music21 import converter
 
-    score = converter.parse(str(compose.write_musicxml(g, plan, tmp_path / "out.musicxml")))
+    score = converter.parse(str(compose_io.write_musicxml(g, plan, tmp_path / "out.musicxml")))
     assert len(score.parts) == 4 and score.parts[0].flatten().notes[0].pitch.midi == pretty_midi.PrettyMIDI(
         str(tmp_path / "out.mid")).instruments[0].notes[0].pitch
     fermatas = [n for n in score.parts[0].flatten().notes if n.expressions]
@@ -182,8 +182,8 @@ def test_keep_order_forbids_crossings():
 def test_a_midi_prompt_is_read_back_and_continued(grid, tmp_path):
     first_bar = int(np.flatnonzero(grid.position == 0)[0])  # start on a bar line, as a plan does
     opening = sequence.from_sequence(sequence.to_sequence(grid, first_bar, 48).tokens)
-    path = compose.write_midi(opening, tmp_path / "prompt.mid")
-    read = compose.read_midi_prompt(path, 64)
+    path = compose_io.write_midi(opening, tmp_path / "prompt.mid")
+    read = compose_io.read_midi_prompt(path, 64)
     np.testing.assert_array_equal(read[:len(opening)], opening)
     plan = compose.Plan.make(5, 2, "C major")
     g = compose.sample(tiny("s-ape"), plan, 1.0, 0, torch.Generator().manual_seed(0), read)
@@ -198,7 +198,7 @@ def test_single_track_midi_is_dealt_to_voices_from_the_top(tmp_path):
         piano.notes.append(pretty_midi.Note(90, p, 0.0, 1.0))  # a half note at 120 qpm
     pm.instruments.append(piano)
     pm.write(str(tmp_path / "chord.mid"))
-    read = compose.read_midi_prompt(tmp_path / "chord.mid", 16)
+    read = compose_io.read_midi_prompt(tmp_path / "chord.mid", 16)
     assert read.shape == (8, 4) and read[0].tolist() == [PITCH_OFFSET + p for p in (72, 67, 64, 48)]
     assert (read[1:] == HOLD).all()
 
@@ -207,11 +207,11 @@ def test_corrupt_and_empty_midi_are_refused_with_a_message(tmp_path):
     bad = tmp_path / "bad.mid"
     bad.write_bytes(b"MThd\x00\x00\x00\x06garbage")
     with pytest.raises(ValueError, match="not a readable MIDI"):
-        compose.read_midi_prompt(bad, 64)
+        compose_io.read_midi_prompt(bad, 64)
     empty = tmp_path / "empty.mid"
     pretty_midi.PrettyMIDI().write(str(empty))
     with pytest.raises(ValueError, match="no pitched notes"):
-        compose.read_midi_prompt(empty, 64)
+        compose_io.read_midi_prompt(empty, 64)
 
 
 # ---- metrics -----------------------------------------------------------------------------------
@@ -284,7 +284,7 @@ def test_cli_generates_midi_xml_and_wav(tmp_path):
 
     for name in ("c.wav", "gm.wav"):  # sung by our voice model; played by the soundfont
         wave, sr = sf.read(tmp_path / name)
-        assert sr == 22050 and len(wave) > 2 * 4 * 60 / compose.DEFAULT_TEMPO_QPM * sr and np.abs(wave).max() > 0.05
+        assert sr == 22050 and len(wave) > 2 * 4 * 60 / compose_io.DEFAULT_TEMPO_QPM * sr and np.abs(wave).max() > 0.05
     assert (tmp_path / "c.musicxml").stat().st_size > 1000
 
 

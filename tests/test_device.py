@@ -60,10 +60,10 @@ def test_on_gpu_uses_spaces_gpu_when_importable(monkeypatch):
 
 
 def test_the_salience_stage_runs_on_the_picked_device(monkeypatch):
-    from hiaudio.separation import choir
+    from hiaudio.separation import part_f0
 
     monkeypatch.delenv(device.DEVICE_ENV, raising=False)
-    sal = choir.part_salience(np.zeros(16000, np.float32))
+    sal = part_f0.part_salience(np.zeros(16000, np.float32))
     assert isinstance(sal, np.ndarray) and sal.ndim == 2  # numpy back, whatever the device
 
 

@@ -76,22 +76,6 @@ def test_levinson_recovers_an_ar_process():
     assert np.allclose(a, a_true, atol=0.02) and abs(err - 1.0) < 0.05
 
 
-def test_formant_warp_moves_peaks_by_the_ratio():
-    # a filter with resonances at 500, 1500 Hz (sr 16 kHz)
-    sr = 16000
-    poles = [0.97 * np.exp(2j * np.pi * f / sr) for f in (500, 1500)]
-    a = np.real(np.poly(poles + [p.conjugate() for p in poles]))
-    lsf = filters.lpc_to_lsf(a[None])
-    warped = filters.warp_lsf(lsf, 1.2)
-    freqs = np.linspace(0, sr / 2, 4097)
-    omega = torch.tensor(2 * np.pi * freqs / sr)
-    for target, got_lsf in ((1.0, lsf), (1.2, warped)):
-        mag = filters.all_pole_response(torch.tensor(got_lsf[0]), torch.tensor(0.0, dtype=torch.float64), omega).numpy()
-        peaks = [f for f, _ in filters.formants_from_response(freqs, mag, min_hz=100)]
-        assert peaks[0] == pytest.approx(500 * target, rel=0.05)
-        assert peaks[1] == pytest.approx(1500 * target, rel=0.05)
-
-
 def test_all_pole_response_gradcheck():
     lsf = torch.tensor([[0.3, 0.9, 1.5, 2.4]], dtype=torch.float64, requires_grad=True)
     gain = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)

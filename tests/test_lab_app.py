@@ -12,7 +12,6 @@ import soundfile as sf
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-import app
 from hiaudio.ui import lab as lab_ui
 from hiaudio.studio import ddsp_lab, lab_plots
 

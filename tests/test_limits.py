@@ -16,7 +16,7 @@ import app
 from hiaudio.ui import voice as voice_ui
 from hiaudio.ui.studio import build_demo, launch_options
 from hiaudio import audio, limits
-from hiaudio.separation import choir, comb
+from hiaudio.separation import choir, comb, score
 from hiaudio.studio import compose, vocode
 from hiaudio.ui import choir as choir_ui
 from hiaudio.ui import compose as compose_ui
@@ -137,15 +137,15 @@ def test_an_upload_over_the_size_limit_is_refused_by_the_server(studio_url, tmp_
 
 def test_a_score_over_the_size_limit_or_a_zip_bomb_is_refused_before_parsing(monkeypatch, tmp_path):
     big = tmp_path / "big.mid"
-    big.write_bytes(b"MThd" + b"\0" * (choir.MAX_SCORE_BYTES + 1))
-    with pytest.raises(choir.SeparationError, match="scores up to 5 MB"):
-        choir.load_score(big)
+    big.write_bytes(b"MThd" + b"\0" * (score.MAX_SCORE_BYTES + 1))
+    with pytest.raises(score.SeparationError, match="scores up to 5 MB"):
+        score.load_score(big)
     bomb = tmp_path / "bomb.mxl"
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr("score.xml", b"\0" * (choir.MAX_SCORE_UNZIPPED_BYTES + 1))
-    assert bomb.stat().st_size < choir.MAX_SCORE_BYTES
-    with pytest.raises(choir.SeparationError, match="expands to"):
-        choir.load_score(bomb)
+        z.writestr("score.xml", b"\0" * (score.MAX_SCORE_UNZIPPED_BYTES + 1))
+    assert bomb.stat().st_size < score.MAX_SCORE_BYTES
+    with pytest.raises(score.SeparationError, match="expands to"):
+        score.load_score(bomb)
 
 
 # ---- a full queue: "try again", and the queued requests still run ------------------------------

@@ -11,7 +11,8 @@ from hiaudio.voice.params import VoiceParams
 from hiaudio.separation import comb, si_sdr_batch
 from hiaudio.dsp import partials
 from hiaudio.dsp.spectral import stft
-from hiaudio.separation.choir import SeparationError, check_score, load_score, separate_choir, write_outputs
+from hiaudio.separation.choir import separate_choir, write_outputs
+from hiaudio.separation.score import SeparationError, check_score, load_score
 from hiaudio.voice.synthesis import render
 from hiaudio.voice.singing import Singer, sing
 from tests.helpers import harmonic_voice
@@ -164,7 +165,7 @@ def test_with_the_score_a_part_does_not_take_its_neighbours_ridge():
     """Alto on E4 a semitone under the soprano's F4, whose ridge is stronger: the alto's F0 is looked
     for less than halfway to F4, so it stays on its own ridge; a unison does not narrow the search."""
     from hiaudio.models.salience import BIN_CENTS, F0_MIN_HZ, N_BINS
-    from hiaudio.separation.choir import f0_near_score
+    from hiaudio.separation.part_f0 import f0_near_score
 
     def hz(midi):
         return 440.0 * 2 ** ((midi - 69) / 12)

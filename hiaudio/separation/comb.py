@@ -39,53 +39,16 @@ from hiaudio.dsp.partials import LOBE_BINS, comb_layout
 from hiaudio.dsp.units import cents_between, hz_to_midi
 from hiaudio.limits import check_deadline
 
-# Bins each side of a partial's centre that its kernel covers (main lobe +-2, then side lobes).
-# On 24 validation excerpts with the score (two release tracks, the 400 Hz crossover): 4 bins
-# 15.77 dB, 5: 15.82, 6: 15.85, 8: 15.87 (that validation pass took 41 / 46 / 48 / 66 s);
-# blind (split stems) 5.71 -> 5.83 with 6.
-# KL updates. On 8 validation excerpts (held-out timbres, with the score) 40 iterations scored as
-# well as 80 (mean 11.7 vs 11.5 dB) in half the time; main lobes only (LOBE_BINS 2) lost up to 0.2 dB.
-# Level and envelope are updated from one model per iteration rather than one after the other:
-# on 24 validation excerpts with the score 15.15 -> 15.17 dB (12: 15.18 -> 15.22, 60 iterations
-# 15.23; blind 5.55 / 5.54) in two thirds of the time (10 s example: 2.4 -> 1.5-1.7 s a fit).
-N_ITER = 40
-# The voice's spectral envelope: on 12 validation excerpts with the score, 2 bands per octave
-# scored 13.08 dB (fluidsynth 14.86, voice 11.30), 1: 12.79, 3: 12.96, 6: 12.54, 12: 12.32; one
-# harmonic template per sung note instead (the previous model): 12.38; an envelope per note
-# at 2 bands: 13.05; templates refined per note after an envelope phase: 12.12. Blind: 2.57 vs 2.28.
-# With the levels smoothed within notes (LEVEL_SMOOTH_FRAMES) a finer envelope pays: on the same
-# excerpts (one 1024 STFT) 2 bands 14.65, 3: 14.74, 4: 14.76, 6: 14.62, 8: 14.49; in the pipeline
-# (stems of two STFT sizes averaged) 2: 14.87, 3: 15.01, 4: 14.95. In the octave test
-# (tests/test_separation.py) the tenor then scored 9.2 dB with 3 bands, 8.8 with 4 (2 bands and
-# no smoothing: 9.9).
-BANDS_PER_OCTAVE = 3.0
+# Every setting below was chosen on validation excerpts; BENCHMARKS.md (choir separation,
+# "Tuning log") has the figures that chose each one.
+N_ITER = 40  # KL updates (40 scored as 80 in half the time)
+BANDS_PER_OCTAVE = 3.0  # the part's spectral envelope (2: 14.87 dB, 3: 15.01, 4: 14.95)
 ENVELOPE_MIN_HZ = 50.0  # the envelope's first band
 EPS = 1e-9
 UNMODELLED_FLOOR = 1e-6  # share of bins no comb covers, times each voice's frame level
-# Unisons (`tie_unisons`): on 12 validation excerpts with the score, 13.46 -> 14.18 dB (fluidsynth,
-# whose four parts share one timbre, 15.37 -> 16.58); context 10 frames 14.06, 30: 14.06, 60: 14.16,
-# 120: 14.18, 250: 14.19 (a part's loudness relative to another hardly changes within a clip).
-# Carrying the ratio of the levels g_v instead of the loudness (or the context's levels read
-# through the unison's envelope values) scored 13.55-13.56: level and envelope trade off.
-UNISON_CENTS = 50.0  # two voices closer than this sing one pitch
-# A voice's level is smoothed over this many frames (Hann weights, about 340 ms at a 16 ms hop)
-# inside each note after every update: a sung or played note's loudness moves slowly, and the
-# frame-by-frame freedom let a voice's level absorb its neighbours' energy in frames where their
-# partials coincide. On 12 validation excerpts with the score 14.16 -> 14.65 dB (fluidsynth 16.56
-# -> 17.33); box 9 / 13 / 25 frames 14.60 / 14.64 / 14.48, Hann 31: 14.60, a running median of 11:
-# 14.44, the same box on log levels 14.29-14.36. Near a note's edges the window narrows to stay
-# symmetric (`note_smoothing`), and a release track's level may only fall: on 24 validation
-# excerpts, in the pipeline, 14.82 -> 15.06 dB (fluidsynth 17.25 -> 17.82, voice 12.38 -> 12.31);
-# with choir.RELEASE_S 0.64 s instead of 0.3 s, 15.13. Hann 31 / 41 frames then: -0.03 / -0.07.
-LEVEL_SMOOTH_FRAMES = 21
-# Release tracks per voice (`release_tracks`): with one, a note's tail was cut off at the next
-# change, where in a reverberant room it still rings. On 24 validation excerpts with the score,
-# in the pipeline: one track of 0.6 s 15.17 dB (fluidsynth 18.07, voice 12.26), two of 0.4 s
-# 15.59 (18.88 / 12.29; 0.5 s 15.57); on 12: two of 0.2 / 0.3 / 0.4 / 0.6 / 0.8 / 1.0 / 1.5 s
-# 15.11 / 15.52 / 15.66 / 15.54 / 15.40 / 15.38 / 15.28, three of 0.4 s 15.67, of 1.5 s 15.26.
-# Blind on 12: 5.54 -> 5.80. The large-room excerpts gained most (on the 12 fluidsynth ones the
-# gap to the oracle mask was 3.8-5.3 dB at reverb room size >= 0.75, 1.3-4.1 below).
-RELEASE_TRACKS = 2
+UNISON_CENTS = 50.0  # two voices closer than this sing one pitch (`tie_unisons`: 13.46 -> 14.18 dB)
+LEVEL_SMOOTH_FRAMES = 21  # Hann smoothing of a level within its note (~340 ms; 14.16 -> 14.65 dB)
+RELEASE_TRACKS = 2  # release tracks per voice: a tail rings on under the next note's (15.17 -> 15.59 dB)
 UNISON_CONTEXT_FRAMES = 120  # frames each side of a unison (about 2 s at a 16 ms hop) that say how its voices are balanced
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from hiaudio import audio
 from hiaudio.separation import choir
+from hiaudio.separation.score import MAX_SCORE_BYTES, load_score
 from hiaudio.studio import choir_plots, choir_session
 from hiaudio.ui.common import edit_control, guard, limits_note, pcm16, safe_stem, with_edits
 from hiaudio.voice import PITCH, Edits
@@ -99,7 +100,7 @@ def separate_clip(path: str | None, score_path: str | None, n_voices, state: Cho
     progress(0.02, desc="Reading the recording")
     warnings: list[str] = []
     wave, sr = audio.load_audio(path, target_sr=choir.SAMPLE_RATE, max_duration_s=MAX_CHOIR_S, warnings=warnings)
-    notes = choir.load_score(score_path, n_voices) if score_path else None
+    notes = load_score(score_path, n_voices) if score_path else None
     started = time.perf_counter()
     result = choir.separate_choir(wave, sr, n_voices, notes=notes,
                                   progress=lambda fraction, message: progress(0.05 + 0.9 * fraction, desc=message))
@@ -195,7 +196,7 @@ def choir_examples() -> list[list]:
 def build_choir_tab() -> None:
     state = gr.State(ChoirTab(), delete_callback=delete_state)
     gr.Markdown(limits_note("separation", MAX_CHOIR_S,
-                            f"2 to 4 voices; scores up to {choir.MAX_SCORE_BYTES / 2**20:.0f} MB"),
+                            f"2 to 4 voices; scores up to {MAX_SCORE_BYTES / 2**20:.0f} MB"),
                 elem_id="choir-limits")
     with gr.Row():
         with gr.Column(scale=1):

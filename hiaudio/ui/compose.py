@@ -21,7 +21,7 @@ import torch
 from hiaudio import audio
 from hiaudio.dsp import units
 from hiaudio.models.composer import PE_KINDS
-from hiaudio.studio import compose
+from hiaudio.studio import compose, compose_io
 from hiaudio.studio.compose_plots import piano_roll
 from hiaudio.ui.common import guard, limits_note, pcm16
 
@@ -70,11 +70,11 @@ def compose_one(pe: str, plan: compose.Plan, temperature: float, top_k: int, see
                           torch.Generator().manual_seed(seed), prompt, keep_order=keep_order)
     compute_s = time.perf_counter() - started
     stem = f"chorale_{pe}_seed{seed}"
-    files = [str(compose.write_midi(grid, folder / f"{stem}.mid")),
-             str(compose.write_musicxml(grid, plan, folder / f"{stem}.musicxml"))]
+    files = [str(compose_io.write_midi(grid, folder / f"{stem}.mid")),
+             str(compose_io.write_musicxml(grid, plan, folder / f"{stem}.musicxml"))]
     sung = None
     if sing:
-        wave = compose.sing_choir(grid, SING_RATE, seed=seed)
+        wave = compose_io.sing_choir(grid, SING_RATE, seed=seed)
         audio.save_wav(folder / f"{stem}.wav", wave, SING_RATE)
         files.append(str(folder / f"{stem}.wav"))
         sung = (SING_RATE, pcm16(wave))
@@ -98,14 +98,7 @@ def compose_pair(state: ComposeTab, pe_a: str, pe_b: str, bars, phrases, key: st
     top_k = _whole(top_k, "Top-k", 0, 200)
     if temperature is None or not 0.05 <= float(temperature) <= 3.0:
         raise gr.Error(f"Temperature must be between 0.05 and 3; got {temperature}.")
-    prompt = None
-    if midi_path:
-        if bars < 2:
-            raise gr.Error("Continuing a MIDI file needs at least 2 bars: one of it and one new.")
-        prompt = compose.read_midi_prompt(midi_path, (bars - 1) * compose.STEPS_PER_BAR)
-        if not key:
-            key = units.key_name(*compose.estimate_key(prompt))
-    plan = compose.Plan.make(bars, phrases, key or "C major")
+    plan, prompt = compose.plan_piece(bars, phrases, key or None, midi_path or None)
     folder = state.new_folder()
     results, lines = [], []
     for pe in [pe_a] + ([pe_b] if pe_b in PE_KINDS else []):
@@ -130,7 +123,7 @@ def build_compose_tab() -> None:
         "and the key are planned in advance; each phrase ends on a fermata. Compare two encodings "
         "from the same seed; our voice model sings the result.")
     gr.Markdown(limits_note("composition", None, f"up to {MAX_TAB_BARS} bars; MIDI files up to "
-                            f"{compose.MAX_MIDI_BYTES / 2**20:.0f} MB"), elem_id="compose-limits")
+                            f"{compose_io.MAX_MIDI_BYTES / 2**20:.0f} MB"), elem_id="compose-limits")
     state = gr.State(ComposeTab(), delete_callback=delete_state)
     with gr.Row():
         with gr.Column():
