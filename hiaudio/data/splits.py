@@ -126,11 +126,8 @@ def composer_split(piece) -> str:
     """
     if piece.composer in REPORT_COMPOSERS:
         return "report"
-    if piece.composer == "bach":
-        from hiaudio.data.chorales import get_chorale
-
-        split = chorale_split(get_chorale(piece.piece_id.split("/", 1)[1]))
-        return {"train": "train", "validation": "tuning", "test": "test"}[split]
+    if piece.composer == "bach":  # a chorale's Piece keeps its soprano: the melody family is its split
+        return {"train": "train", "validation": "tuning", "test": "test"}[chorale_split(piece)]
     return hash_split("piece:" + piece.piece_id, {"tuning": TUNING_FRACTION, "train": 1 - TUNING_FRACTION})
 
 

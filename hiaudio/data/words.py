@@ -20,7 +20,8 @@ Two singers of words:
   reserved for an independent check) given the same plan as a .pho file: every phoneme's
   duration and, every `PITCH_POINT_S`, the pitch the singer should be at (note, detune,
   vibrato, drift). MBROLA interpolates its pitch linearly between those points, so the F0 on
-  voiced phonemes is known exactly (to the pitch marks' accuracy).
+  voiced phonemes is known exactly (to the pitch marks' accuracy): the label is that linear
+  interpolation of the points written (a vowel longer than 1.2 s gets MAX_PITCH_POINTS, coarser).
 
     plan = sung_syllables(notes, syllables("ave maria gratia plena", "mb-la1"), rng)
     params = sing_words(notes, 16000, singer, plan)          # VoiceParams
@@ -42,6 +43,7 @@ import numpy as np
 MBROLA_DIR = Path("/usr/share/mbrola")
 TRANSITION_S = 0.04  # formants move between segments over this long (Sundberg: 20-50 ms in singing)
 PITCH_POINT_S = 0.02  # MBROLA pitch points every 20 ms: vibrato at 7 Hz still has 7 points a cycle
+MAX_PITCH_POINTS = 60  # per phoneme: mbrola refuses a .pho line past ~1000 characters
 MIN_VOWEL_S = 0.05  # a vowel is never squeezed below this by its consonants
 CONSONANT_STRETCH = (0.6, 1.1)  # sung consonants are shorter than espeak-ng's spoken ones
 
@@ -384,6 +386,7 @@ def mbrola_sing(segments: list[Segment], pitch_hz: Callable[[np.ndarray], np.nda
     if exe is None or not db.exists():
         raise RuntimeError(f"MBROLA voice {voice} is not installed (see hiaudio/data/README.md)")
     lines, t_ms = [], 0  # boundaries in whole ms, rounded from absolute times: no drift
+    point_t, point_hz = [], []  # every pitch point written, for the label
     for seg in segments:
         a_ms, b_ms = round(seg.start_s * 1000), round(seg.end_s * 1000)
         if a_ms > t_ms:
@@ -394,9 +397,11 @@ def mbrola_sing(segments: list[Segment], pitch_hz: Callable[[np.ndarray], np.nda
             continue
         points = ""
         if seg.kind in ("vowel", "nasal", "liquid") or seg.phoneme.rstrip("0123456789:") in VOICED:
-            n = max(2, int((b_ms - a_ms) / 1000 / PITCH_POINT_S) + 1)
+            n = min(MAX_PITCH_POINTS, max(2, int((b_ms - a_ms) / 1000 / PITCH_POINT_S) + 1))
             times = np.linspace(a_ms, b_ms, n) / 1000.0
-            hz = pitch_hz(times)
+            hz = np.round(pitch_hz(times), 2)
+            point_t.extend(times)
+            point_hz.extend(hz)
             points = " ".join(f"{100 * k / (n - 1):.1f} {h:.2f}" for k, h in enumerate(hz))
         lines.append(f"{seg.phoneme} {b_ms - a_ms} {points}".rstrip())
         t_ms = b_ms
@@ -417,6 +422,6 @@ def mbrola_sing(segments: list[Segment], pitch_hz: Callable[[np.ndarray], np.nda
     for seg in segments:
         if seg.kind in ("vowel", "nasal", "liquid"):
             inside = (frame_t >= round(seg.start_s * 1000) / 1000) & (frame_t < round(seg.end_s * 1000) / 1000)
-            if inside.any():
-                f0[inside] = pitch_hz(frame_t[inside])
+            if inside.any() and point_t:
+                f0[inside] = np.interp(frame_t[inside], point_t, point_hz)  # what mbrola interpolates
     return audio, f0
