@@ -1,7 +1,6 @@
 """Choir data (issue 17): families, sections, rooms, words, and the protocol's splits. Seconds in all."""
 from __future__ import annotations
 
-import shutil
 
 import numpy as np
 import pytest
@@ -29,10 +28,14 @@ def available(name: str) -> bool:
     return fam.family_available(fam.FAMILIES[name]) is None
 
 
-@pytest.mark.parametrize("family", sorted(fam.FAMILIES))
+# every family but MBROLA's renders here (MBROLA's voices are training data, installed by hand:
+# hiaudio/data/README.md); its score is checked below without the synthesizer
+RENDERED_HERE = sorted(name for name, f in fam.FAMILIES.items() if f.engine != "mbrola")
+
+
+@pytest.mark.parametrize("family", RENDERED_HERE)
 def test_stems_sum_to_the_mix_and_labels_match(family):
-    if not available(family):
-        pytest.skip(fam.family_available(fam.FAMILIES[family]))
+    assert available(family), fam.family_available(fam.FAMILIES[family])  # setup.sh installs its soundfont
     rate = 22050 if family == "timgm" else 16000
     ex = render_choir(toy_piece(), family, seed=1, duration_s=1.5, sample_rate=rate, n_singers=2)
     n = round(1.5 * rate)
@@ -136,7 +139,7 @@ def test_syllables_take_one_onset_consonant():
 
 
 def test_sung_words_change_vowels_and_silence_the_voice_in_consonants():
-    from hiaudio.studio.sing import Singer
+    from hiaudio.voice import Singer
 
     sylls = [words.Syllable((words.Phoneme("s", 0.1),), words.Phoneme("a", 0.1), ()),
              words.Syllable((words.Phoneme("s", 0.1),), words.Phoneme("i", 0.1), ())]
@@ -153,16 +156,25 @@ def test_sung_words_change_vowels_and_silence_the_voice_in_consonants():
     assert not np.allclose(params.lsf_rad[mid_a], params.lsf_rad[mid_i])  # the vowel changed
 
 
-@pytest.mark.skipif(shutil.which("mbrola") is None or "it3" not in words.mbrola_voices(),
-                    reason="MBROLA voice it3 not installed (training data only; see hiaudio/data/README.md)")
-def test_mbrola_sings_the_pitch_it_is_given():
-    from hiaudio.dsp.pitch import estimate_f0
+def test_mbrola_score_carries_the_pitch_and_stays_short_enough():
+    """What MBROLA is told to sing: rests where nothing sounds, each voiced phoneme's pitch
+    points on the asked curve, no line MBROLA would refuse (~1000 characters)."""
+    segs = [words.Segment("s", 0.10, 0.15, "fricative", 0), words.Segment("a", 0.15, 4.0, "vowel", 0),
+            words.Segment("t", 4.0, 4.05, "plosive", 0)]
+    glide = lambda t: 220.0 * 2 ** (np.asarray(t) / 12)  # noqa: E731 -- a semitone per second
+    lines, point_t, point_hz = words.mbrola_pho(segs, glide)
+    assert lines[0] == "_ 100" and lines[1] == "s 50" and lines[-1] == "_ 50"
+    vowel = lines[2].split()
+    assert vowel[:2] == ["a", "3850"] and len(vowel) == 2 + 2 * words.MAX_PITCH_POINTS
+    assert max(len(line) for line in lines) < 1000
+    np.testing.assert_allclose(point_hz, glide(point_t), atol=0.01)
+    assert min(point_t) == pytest.approx(0.15) and max(point_t) == pytest.approx(4.0)
 
-    segs = [words.Segment("a", 0.1, 0.9, "vowel", 0)]
-    audio, f0 = words.mbrola_sing(segs, lambda t: np.full(len(t), 220.0), "it3", SR, HOP, SR)
-    assert np.all(f0[(np.arange(len(f0)) * HOP / SR > 0.12) & (np.arange(len(f0)) * HOP / SR < 0.88)] == 220.0)
-    est = estimate_f0(torch.from_numpy(audio[int(0.3 * SR): int(0.7 * SR)]), SR, HOP)[0].numpy()
-    assert abs(1200 * np.log2(np.median(est[est > 0]) / 220.0)) < 20
+
+def test_a_family_that_cannot_render_here_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(words, "mbrola_voices", lambda: [])
+    (name,) = [n for n, f in fam.FAMILIES.items() if f.engine == "mbrola"][:1]
+    assert "MBROLA voices" in fam.family_available(fam.FAMILIES[name])
 
 
 def test_report_and_tuning_share_no_composer_and_no_family():

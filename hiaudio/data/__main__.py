@@ -20,6 +20,7 @@ import time
 from hiaudio.data.chorales import corpus_file, load_chorales
 from hiaudio.data.dataset import ChoraleDataset
 from hiaudio.data.render import RENDERERS
+from hiaudio.data.report_set import load_set, set_dir
 from hiaudio.data.speech import SpeechDataset
 from hiaudio.data.splits import chorale_split, melody_key
 
@@ -76,7 +77,6 @@ def _speech(args) -> None:
 
 
 def _choir_set(args) -> None:
-    from hiaudio.data.report_set import load_set, set_dir
 
     t0 = time.perf_counter()
     counts = collections.Counter()

@@ -20,8 +20,9 @@ import numpy as np
 
 from hiaudio.data import families as fam
 from hiaudio.data import rooms
-from hiaudio.data.render import HOP_S, ChoraleExample, score_f0, timed_notes
+from hiaudio.data.render import HOP_S, ChoraleExample, timed_notes
 from hiaudio.data.repertoire import Piece
+from hiaudio.dsp.f0grid import score_f0
 
 ENSEMBLE_VERSION = "ensemble-v1"  # bump when the rendered audio or its labels change
 SAMPLE_RATES = (16000, 22050, 44100)

@@ -32,7 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from hiaudio.data import rooms, splits, words
-from hiaudio.data.chorales import midi_to_hz
+from hiaudio.data.render import SING_HEADROOM_DB, soundfont_path
+from hiaudio.dsp.units import midi_to_hz
+from hiaudio.voice import Singer, render, sing
 
 MAX_SINGERS = 6
 MAX_ONSET_S = 0.04  # a singer's onset within +-40 ms of the score
@@ -42,7 +44,7 @@ VIBRATO_CENTS = (0.0, 60.0)  # peak deviation; 0 = straight tone (Renaissance st
 BEND_STEP_S = 0.01  # soundfont vibrato: a pitch-bend event every 10 ms
 BEND_RANGE_CENTS = 200.0  # General MIDI's default pitch-bend range (+-2 semitones)
 SOUNDFONT_DIR = Path("/usr/share/sounds/sf2")
-# our voice model's vocal-tract scale by the part a singer sings (as studio.sing.VOICE_FORMANT_RATIO)
+# our voice model's vocal-tract scale by the part a singer sings (as voice.singing.VOICE_FORMANT_RATIO)
 ROLE_RATIO = {"soprano": 1.15, "alto": 1.08, "tenor": 1.0, "bass": 0.92}
 
 
@@ -83,7 +85,6 @@ assert not set(splits.TRAIN_FAMILIES) & set(splits.REPORT_FAMILIES)
 
 def soundfont_file(family: Family) -> str:
     if family.soundfont == "TimGM6mb.sf2":
-        from hiaudio.data.render import soundfont_path
 
         return soundfont_path()
     return str(SOUNDFONT_DIR / family.soundfont)
@@ -190,9 +191,6 @@ def pitch_track_cents(notes, times_s: np.ndarray, singer: dict, glide_s: float =
 
 
 def sing_voice(family, role, notes, singer, section, n_samples, sample_rate, hop) -> tuple[np.ndarray, np.ndarray]:
-    from hiaudio.data.render import SING_HEADROOM_DB
-    from hiaudio.studio.render import render
-    from hiaudio.studio.sing import Singer, sing
 
     n_frames = math.ceil(n_samples / hop)
     if not notes:

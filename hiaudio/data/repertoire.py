@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from hiaudio.data.cache import data_dir, write_json
-from hiaudio.data.chorales import Note
+from hiaudio.data.chorales import Note, load_chorales
 
 REPERTOIRE_VERSION = "repertoire-v1"  # bump when the parsed form changes
 MIN_PITCH, MAX_PITCH = 33, 86  # A1..D6: a part outside this range is no singer's
@@ -173,8 +173,6 @@ def load_composer(composer: str, max_pieces: int | None = None, root: str | os.P
     """One composer's usable pieces: parsed once (at most `max_pieces` files, a fixed seeded
     choice) and cached. "bach" is the parsed chorale corpus (`chorales.load_chorales`)."""
     if composer == "bach":
-        from hiaudio.data.chorales import load_chorales
-
         return [Piece.from_chorale(c) for c in load_chorales(root)]
     max_pieces = int(max_pieces or DEFAULT_MAX_PIECES.get(composer, 50))
     path = repertoire_file(composer, max_pieces, root)

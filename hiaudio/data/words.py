@@ -10,7 +10,7 @@ consonants close it. A diphthong's second vowel takes the last third of the note
 
 Two singers of words:
 
-* `sing_words`: our voice model (`hiaudio.studio.sing.sing`) singing the notes, then each frame's
+* `sing_words`: our voice model (`hiaudio.voice.sing`) singing the notes, then each frame's
   vocal tract and source edited here: the vowel's formants (`VOWEL_FORMANTS`, 5 resonances, so
   every frame's filter has the same order and the line spectral frequencies interpolate between
   segments over `TRANSITION_S`), and consonants from `consonant_class`: fricatives (noise through
@@ -39,6 +39,11 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np
+import soundfile as sf
+
+from hiaudio import audio as audio_io
+from hiaudio.dsp import filters
+from hiaudio.voice import sing
 
 MBROLA_DIR = Path("/usr/share/mbrola")
 TRANSITION_S = 0.04  # formants move between segments over this long (Sundberg: 20-50 ms in singing)
@@ -71,7 +76,7 @@ VOICE_LANGUAGE = {"de6": "de", "de7": "de", "fr1": "fr", "fr4": "fr", "es1": "es
                   "pl1": "pl", "it3": "it", "it4": "it", "la1": "la"}
 
 # Sung-vowel formants (Hz) and bandwidths (Hz), 5 resonances each; a e i o u as in
-# `studio.sing.VOWELS`, the others between them after Sundberg (1987) and Peterson & Barney (1952).
+# `voice.singing.VOWELS`, the others between them after Sundberg (1987) and Peterson & Barney (1952).
 VOWEL_FORMANTS = {
     "a": ((800, 1150, 2800, 3500, 4950), (80, 90, 120, 130, 140)),
     "e": ((400, 1700, 2600, 3200, 4950), (70, 80, 100, 120, 140)),
@@ -259,8 +264,6 @@ def sung_syllables(notes, sylls: list[Syllable], rng: np.random.Generator, first
 def formant_lsf(freqs_hz, bands_hz, sample_rate: int, ratio: float = 1.0) -> np.ndarray:
     """LSFs (rad) of an all-pole filter with these 5 resonances, always of order 10 (a resonance
     above 0.46 x the sample rate is moved down to it), so that filters of any segment interpolate."""
-    from hiaudio.dsp import filters
-
     poly = np.array([1.0])
     for f, b in zip(freqs_hz, bands_hz):
         f = min(f * ratio, 0.46 * sample_rate)
@@ -303,8 +306,6 @@ def sing_words(notes, sample_rate: int, singer, segments: list[Segment], hop_sam
     """Our voice model singing `notes` [(pitch, start s, dur s, velocity), ...] on `segments`
     (`sung_syllables`): `sing` gives pitch, loudness and source; the vocal tract, the voicing and
     the noise are then set per frame from the segments. -> `VoiceParams`."""
-    from hiaudio.studio.sing import sing
-
     params = sing(notes, sample_rate, singer, hop_samples=hop_samples, duration_s=duration_s, seed=seed)
     n_frames = len(params.f0_hz)
     t = np.arange(n_frames) * params.hop_samples / sample_rate
@@ -378,13 +379,36 @@ def mbrola_sing(segments: list[Segment], pitch_hz: Callable[[np.ndarray], np.nda
     Returns audio (n_samples,) float32 at `sample_rate` and the F0 it was told to sing on the
     frame grid t * hop_samples (0 where no vowel, nasal or liquid sounds).
     """
-    from hiaudio import audio as audio_io
-    import soundfile as sf
-
     exe = shutil.which("mbrola")
     db = MBROLA_DIR / voice / voice
     if exe is None or not db.exists():
         raise RuntimeError(f"MBROLA voice {voice} is not installed (see hiaudio/data/README.md)")
+    lines, point_t, point_hz = mbrola_pho(segments, pitch_hz)
+    with tempfile.TemporaryDirectory() as d:
+        pho, wav = Path(d) / "in.pho", Path(d) / "out.wav"
+        pho.write_text("\n".join(lines) + "\n")
+        run = subprocess.run([exe, "-e", str(db), str(pho), str(wav)], capture_output=True, text=True, timeout=120)
+        if run.returncode != 0 or not wav.exists():
+            raise RuntimeError(f"mbrola {voice} failed: {run.stderr.strip()[:300]}")
+        audio, rate = sf.read(wav, dtype="float32")
+    if rate != sample_rate:
+        audio = audio_io.resample(audio, rate, sample_rate)
+    audio = np.pad(audio[:n_samples], (0, max(0, n_samples - len(audio)))).astype(np.float32)
+    n_frames = math.ceil(n_samples / hop_samples)
+    frame_t = np.arange(n_frames) * hop_samples / sample_rate
+    f0 = np.zeros(n_frames, np.float32)
+    for seg in segments:
+        if seg.kind in ("vowel", "nasal", "liquid"):
+            inside = (frame_t >= round(seg.start_s * 1000) / 1000) & (frame_t < round(seg.end_s * 1000) / 1000)
+            if inside.any() and point_t:
+                f0[inside] = np.interp(frame_t[inside], point_t, point_hz)  # what mbrola interpolates
+    return audio, f0
+
+
+def mbrola_pho(segments: list[Segment], pitch_hz: Callable[[np.ndarray], np.ndarray]):
+    """The .pho lines that make MBROLA sing `segments` (phoneme, duration ms, then up to
+    MAX_PITCH_POINTS "percent Hz" pairs: MBROLA refuses lines of ~1000 characters), and every
+    pitch point written (times s, Hz), which is the F0 label. -> (lines, point_t, point_hz)"""
     lines, t_ms = [], 0  # boundaries in whole ms, rounded from absolute times: no drift
     point_t, point_hz = [], []  # every pitch point written, for the label
     for seg in segments:
@@ -406,22 +430,4 @@ def mbrola_sing(segments: list[Segment], pitch_hz: Callable[[np.ndarray], np.nda
         lines.append(f"{seg.phoneme} {b_ms - a_ms} {points}".rstrip())
         t_ms = b_ms
     lines.append("_ 50")
-    with tempfile.TemporaryDirectory() as d:
-        pho, wav = Path(d) / "in.pho", Path(d) / "out.wav"
-        pho.write_text("\n".join(lines) + "\n")
-        run = subprocess.run([exe, "-e", str(db), str(pho), str(wav)], capture_output=True, text=True, timeout=120)
-        if run.returncode != 0 or not wav.exists():
-            raise RuntimeError(f"mbrola {voice} failed: {run.stderr.strip()[:300]}")
-        audio, rate = sf.read(wav, dtype="float32")
-    if rate != sample_rate:
-        audio = audio_io.resample(audio, rate, sample_rate)
-    audio = np.pad(audio[:n_samples], (0, max(0, n_samples - len(audio)))).astype(np.float32)
-    n_frames = math.ceil(n_samples / hop_samples)
-    frame_t = np.arange(n_frames) * hop_samples / sample_rate
-    f0 = np.zeros(n_frames, np.float32)
-    for seg in segments:
-        if seg.kind in ("vowel", "nasal", "liquid"):
-            inside = (frame_t >= round(seg.start_s * 1000) / 1000) & (frame_t < round(seg.end_s * 1000) / 1000)
-            if inside.any() and point_t:
-                f0[inside] = np.interp(frame_t[inside], point_t, point_hz)  # what mbrola interpolates
-    return audio, f0
+    return lines, point_t, point_hz
