@@ -13,7 +13,7 @@ Frames are centred (frame t sits on sample t * hop), so an STFT of S samples has
 frames and the inverse of those frames gives S samples back. The edges are zero-padded, not
 reflected as torchaudio's `Spectrogram` does: with zero padding `istft` is the exact
 least-squares inverse of `stft`, which is what makes each Griffin-Lim iteration a descent step
-(tests/test_vocoder.py checks it); `griffin_lim` itself is torchaudio's, with its reflect padding.
+(tests/dsp/test_spectral.py checks it); `griffin_lim` itself is torchaudio's, with its reflect padding.
 """
 from __future__ import annotations
 

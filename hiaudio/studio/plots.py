@@ -1,8 +1,8 @@
 """Plotly figures for the studio: what an edit did to the pitch and to the vocal tract.
 
 Gradio-free: each function takes arrays or `VoiceParams` and returns a `plotly` figure, which
-app.py hands to `gr.Plot`. Frames are thinned before plotting (a 60 s clip has 12k frames at a
-5 ms hop), so a figure costs a few milliseconds, not a re-analysis.
+the Voice tab (hiaudio/ui/voice.py) hands to `gr.Plot`. Frames are thinned before plotting (a
+60 s clip has 12k frames at a 5 ms hop), so a figure costs a few milliseconds, not a re-analysis.
 
     fig = f0_figure(p.times_s, p.f0_hz, p.voiced, q.f0_hz, q.voiced)
     fig = filter_figure(p, q)
@@ -129,7 +129,7 @@ def mean_response_db(params: VoiceParams, max_frames: int = MAX_FILTER_FRAMES,
 
 def figure(traces: list[dict], layout: dict) -> go.Figure:
     # _validate=False: plotly's per-property validation costs ~10x the rest of a figure here;
-    # tests/test_app.py validates each figure once instead
+    # tests/ui/test_voice.py validates each figure once instead
     return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 

@@ -1,7 +1,6 @@
 """Choir data (issue 17): families, sections, rooms, words, and the protocol's splits. Seconds in all."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch

@@ -23,15 +23,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 SR = vocode.SAMPLE_RATE
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Small convolutions on a shared 2-core CPU stall in torch's thread pool (see app.py)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def tiny_model(monkeypatch):
     torch.manual_seed(0)

@@ -1,4 +1,4 @@
-"""The studio's Choir tab through its HTTP API (gradio_client), and the choir session under it."""
+"""The studio's Choir tab through its HTTP API (gradio_client) and its handlers."""
 import json
 
 import numpy as np
@@ -11,6 +11,7 @@ from hiaudio.separation.choir import separate_choir
 from hiaudio.studio import choir_session
 from hiaudio.voice.edit import Edits
 from hiaudio.ui import choir as choir_ui
+from tests.helpers import sung
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 EXAMPLE, SCORE = choir_ui.choir_examples()[0]
@@ -96,23 +97,6 @@ def test_edit_before_separating_and_bad_score_say_what_to_do(studio_url, separat
     assert "alto**: transpose -12 st" in status
 
 
-def test_choir_session_edits_only_the_chosen_part(duet_separation):
-    start = choir_session.start_choir_session(duet_separation)
-    stems = [a.copy() for a in start.audio]
-    session = choir_session.set_part_edits(start, 1, Edits(transpose_semitones=-12))
-    assert np.array_equal(start.audio[1], stems[1]), "a session is a value: the start is left as it was"
-    assert np.array_equal(session.audio[0], stems[0])  # the soprano untouched
-    assert not np.allclose(session.audio[1][:len(stems[1])], stems[1])
-    t, f0 = choir_session.part_f0(session, 1)
-    _, f0_before = choir_session.part_f0(choir_session.start_choir_session(duet_separation), 1)
-    voiced = (f0 > 0) & (f0_before > 0)
-    assert np.median(1200 * np.log2(f0[voiced] / f0_before[voiced])) == pytest.approx(-1200, abs=5)
-    session = choir_session.set_mix(session, [0.0, -40.0], [False, False], [False, False])
-    assert np.corrcoef(choir_session.remix(session), stems[0])[0, 1] > 0.95
-    with pytest.raises(ValueError, match="gain"):
-        choir_session.set_mix(session, [0.0, 99.0], [False, False], [False, False])
-
-
 def test_a_slider_move_redraws_the_plot_only_when_the_pitch_moves(duet_separation):
     import plotly.graph_objects as go
 
@@ -131,13 +115,11 @@ def test_a_slider_move_redraws_the_plot_only_when_the_pitch_moves(duet_separatio
 
 @pytest.fixture(scope="module")
 def duet_separation():
-    from tests.test_separation import SR, sung
-
     upper = sung([(72, 0.1, 1.0), (74, 1.1, 1.0)], "a", 1.15, seed=0)
     lower = sung([(60, 0.1, 1.0), (62, 1.1, 1.0)], "o", 1.08, seed=1)
     n = min(len(upper), len(lower))
     mix = 0.3 * upper[:n] / np.abs(upper).max() + 0.3 * lower[:n] / np.abs(lower).max()
-    return separate_choir(mix, SR, 2, notes=[[(72, 0.1, 1.0), (74, 1.1, 1.0)], [(60, 0.1, 1.0), (62, 1.1, 1.0)]])
+    return separate_choir(mix, 16000, 2, notes=[[(72, 0.1, 1.0), (74, 1.1, 1.0)], [(60, 0.1, 1.0), (62, 1.1, 1.0)]])
 
 
 def test_a_clip_over_the_tabs_limit_is_refused_and_the_session_kept(separated, tmp_path):
