@@ -44,3 +44,18 @@ def vowel():
 
     audio, f0 = harmonic_voice(150.0, SR, vibrato_cents=30)
     return audio, f0, analyze(audio, SR)
+
+
+@pytest.fixture(scope="session")
+def duet_separation():
+    """Two sung lines a fifth-plus apart (our voice model), separated with their score."""
+    import numpy as np
+
+    from hiaudio.separation.choir import separate_choir
+    from tests.helpers import sung
+
+    upper = sung([(72, 0.1, 1.0), (74, 1.1, 1.0)], "a", 1.15, seed=0)
+    lower = sung([(60, 0.1, 1.0), (62, 1.1, 1.0)], "o", 1.08, seed=1)
+    n = min(len(upper), len(lower))
+    mix = 0.3 * upper[:n] / np.abs(upper).max() + 0.3 * lower[:n] / np.abs(lower).max()
+    return separate_choir(mix, SR, 2, notes=[[(72, 0.1, 1.0), (74, 1.1, 1.0)], [(60, 0.1, 1.0), (62, 1.1, 1.0)]])

@@ -120,3 +120,62 @@ def test_conversions_keys_and_the_stft_have_one_home():
         homes = [str(p.relative_to(ROOT)) for p, tree in _modules() for node in tree.body
                  if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == constant for t in node.targets)]
         assert len(homes) == 1, (constant, homes)
+
+
+def test_a_slider_move_runs_downward_from_ui_through_voice_to_dsp(vowel):
+    """Follow one Voice-tab slider move (the transpose) call by call: it goes from ui/ through
+    studio/ and voice/ down to dsp/, and no call ever goes back up a layer."""
+    import sys
+
+    from hiaudio.studio.session import new_session
+    from hiaudio.ui import voice as voice_ui
+    from hiaudio.voice import Edits
+
+    audio, _, params = vowel
+    state = voice_ui.VoiceTab(session=new_session(params, audio))
+    values = Edits(transpose_semitones=3).values(voice_ui.VOICE_EDITS)
+    calls, visited = [], set()
+
+    def layer_of(frame):
+        name = frame.f_globals.get("__name__", "")
+        parts = name.split(".")
+        return parts[1] if parts[0] == "hiaudio" and len(parts) > 1 and parts[1] in LAYER_OF else None
+
+    def profile(frame, event, arg):
+        if event != "call":
+            return
+        callee = layer_of(frame)
+        if callee is None:
+            return
+        visited.add(callee)
+        caller = frame.f_back
+        while caller is not None and layer_of(caller) is None:  # through numpy, torch, functools
+            caller = caller.f_back
+        if caller is not None and LAYER_OF[callee] > LAYER_OF[layer_of(caller)]:
+            calls.append(f"{caller.f_code.co_name} ({layer_of(caller)}) -> {frame.f_code.co_name} ({callee})")
+
+    sys.setprofile(profile)
+    try:
+        out = voice_ui.render_edits(state, *values)
+    finally:
+        sys.setprofile(None)
+    assert out[0].session.edits.transpose_semitones == 3
+    assert {"ui", "studio", "voice", "dsp"} <= visited, visited
+    assert not calls, calls
+
+
+def test_one_slider_move_checks_the_edits_once(vowel, monkeypatch):
+    """The controls' values become one Edits, checked when made; nothing downstream checks again."""
+    from hiaudio.studio.session import new_session
+    from hiaudio.ui import voice as voice_ui
+    from hiaudio.voice import Edits
+    from hiaudio.voice.edit import EDIT_SPEC, EditSpec
+
+    audio, _, params = vowel
+    state = voice_ui.VoiceTab(session=new_session(params, audio))
+    values = Edits(transpose_semitones=2, formant_shift=1.1).values(voice_ui.VOICE_EDITS)
+    checks = []
+    original = EditSpec.check
+    monkeypatch.setattr(EditSpec, "check", lambda self, value: checks.append(self.name) or original(self, value))
+    voice_ui.render_edits(state, *values)
+    assert sorted(checks) == sorted(s.name for s in EDIT_SPEC)  # each edit checked exactly once

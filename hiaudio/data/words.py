@@ -42,8 +42,7 @@ import numpy as np
 import soundfile as sf
 
 from hiaudio import audio as audio_io
-from hiaudio.dsp import filters
-from hiaudio.voice import sing
+from hiaudio.voice import sing, singing
 
 MBROLA_DIR = Path("/usr/share/mbrola")
 TRANSITION_S = 0.04  # formants move between segments over this long (Sundberg: 20-50 ms in singing)
@@ -78,14 +77,10 @@ VOICE_LANGUAGE = {"de6": "de", "de7": "de", "fr1": "fr", "fr4": "fr", "es1": "es
 # Sung-vowel formants (Hz) and bandwidths (Hz), 5 resonances each; a e i o u as in
 # `voice.singing.VOWELS`, the others between them after Sundberg (1987) and Peterson & Barney (1952).
 VOWEL_FORMANTS = {
-    "a": ((800, 1150, 2800, 3500, 4950), (80, 90, 120, 130, 140)),
-    "e": ((400, 1700, 2600, 3200, 4950), (70, 80, 100, 120, 140)),
+    **singing.VOWELS,  # a e i o u
     "E": ((550, 1750, 2500, 3300, 4950), (70, 90, 110, 120, 140)),  # open e
-    "i": ((280, 2200, 2950, 3500, 4950), (60, 90, 100, 120, 140)),
     "y": ((280, 1650, 2300, 3300, 4950), (60, 90, 100, 120, 140)),  # front rounded
-    "o": ((450, 800, 2830, 3500, 4950), (70, 80, 100, 130, 140)),
     "O": ((600, 950, 2700, 3400, 4950), (70, 80, 110, 130, 140)),  # open o
-    "u": ((325, 700, 2530, 3500, 4950), (50, 60, 170, 180, 200)),
     "@": ((500, 1450, 2500, 3400, 4950), (70, 90, 110, 130, 140)),  # schwa
     "2": ((420, 1400, 2300, 3300, 4950), (60, 90, 100, 120, 140)),  # close-mid front rounded
 }
@@ -262,15 +257,9 @@ def sung_syllables(notes, sylls: list[Syllable], rng: np.random.Generator, first
 
 
 def formant_lsf(freqs_hz, bands_hz, sample_rate: int, ratio: float = 1.0) -> np.ndarray:
-    """LSFs (rad) of an all-pole filter with these 5 resonances, always of order 10 (a resonance
-    above 0.46 x the sample rate is moved down to it), so that filters of any segment interpolate."""
-    poly = np.array([1.0])
-    for f, b in zip(freqs_hz, bands_hz):
-        f = min(f * ratio, 0.46 * sample_rate)
-        r = math.exp(-math.pi * b / sample_rate)
-        theta = 2 * math.pi * f / sample_rate
-        poly = np.convolve(poly, [1.0, -2 * r * math.cos(theta), r * r])
-    return filters.lpc_to_lsf(poly[None])[0]
+    """The singer's formant filter (`voice.singing.formant_lsf`), always of order 10, so that the
+    filters of successive segments interpolate."""
+    return singing.formant_lsf(freqs_hz, bands_hz, sample_rate, ratio, fixed_order=True)
 
 
 def segment_filter(seg: Segment, sample_rate: int, ratio: float, next_vowel: str | None) -> tuple:

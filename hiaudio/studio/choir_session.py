@@ -19,7 +19,7 @@ from hiaudio.dsp import units
 from hiaudio.separation import comb
 from hiaudio.separation.choir import ChoirSeparation
 from hiaudio.studio.session import VoiceSession, edited_params, new_session, render_session
-from hiaudio.voice import Edits, limit_peak
+from hiaudio.voice import NO_EDITS, Edits, limit_peak
 
 MIX_GAIN_DB = (-40.0, 12.0)  # the range of a part's gain in the remix
 
@@ -43,7 +43,7 @@ class ChoirSession:
         return self.separation.parts
 
     def edited(self, v: int) -> bool:
-        return self.parts[v].edits != Edits()
+        return self.parts[v].edits != NO_EDITS
 
 
 def start_choir_session(separation: ChoirSeparation) -> ChoirSession:
@@ -67,7 +67,7 @@ def set_part_edits(session: ChoirSession, v: int, edits: Edits) -> ChoirSession:
     """The session with `edits` on part v (re-rendering only what they change); a part without
     edits plays its masked stem."""
     part = session.parts[v]
-    if edits == Edits():
+    if edits == NO_EDITS:
         part, audio = dataclasses.replace(part, edits=edits), part.original
     else:
         part, rendered = render_session(part, edits)

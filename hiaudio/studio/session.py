@@ -16,7 +16,7 @@ import dataclasses
 import numpy as np
 
 from hiaudio import audio as audio_mod
-from hiaudio.voice import PITCH, TRACT, Edits, ParamsError, VoiceParams, analyze, apply_edits
+from hiaudio.voice import NO_EDITS, PITCH, TRACT, Edits, ParamsError, VoiceParams, analyze, apply_edits
 from hiaudio.voice.analysis import HOP_S
 from hiaudio.voice.edit import pitch_layers
 from hiaudio.voice.params import MAX_HARMONICS
@@ -78,7 +78,7 @@ def session_from_params(params: VoiceParams) -> VoiceSession:
     if p.n_harmonics > MAX_HARMONICS:
         raise ParamsError(f"the parameters hold {p.n_harmonics} harmonics; the studio renders up "
                           f"to {MAX_HARMONICS}")
-    session, rendered = render_session(new_session(p, np.zeros(p.n_samples, np.float32)), Edits())
+    session, rendered = render_session(new_session(p, np.zeros(p.n_samples, np.float32)), NO_EDITS)
     return dataclasses.replace(session, original=rendered)  # the unedited parts stay cached
 
 

@@ -22,7 +22,7 @@ from hiaudio.separation import choir
 from hiaudio.separation.score import MAX_SCORE_BYTES, load_score
 from hiaudio.studio import choir_plots, choir_session
 from hiaudio.ui.common import edit_control, guard, limits_note, pcm16, safe_stem, with_edits
-from hiaudio.voice import PITCH, Edits
+from hiaudio.voice import NO_EDITS, PITCH, Edits
 
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "examples"
@@ -151,8 +151,8 @@ def edit_part(state: ChoirTab, part: str, edits: Edits):
 def reset_part(state: ChoirTab, part: str):
     s = _session(state)
     v = choir_session.part_index(s, part)
-    new = dataclasses.replace(state, session=choir_session.set_part_edits(s, v, Edits()))
-    return (new, *Edits().values(PART_EDITS), _status(new), _player(new.session, choir_session.remix(new.session)),
+    new = dataclasses.replace(state, session=choir_session.set_part_edits(s, v, NO_EDITS))
+    return (new, *NO_EDITS.values(PART_EDITS), _status(new), _player(new.session, choir_session.remix(new.session)),
             _figure(new), *_part_players(new, only=v))
 
 

@@ -11,11 +11,11 @@ Modules: params (the parameters and their checked JSON form), synthesis (the syn
 pure torch functions and on `VoiceParams`), analysis, edit, singing.
 """
 from hiaudio.voice.analysis import analyze
-from hiaudio.voice.edit import EDIT_SPEC, MIX, PITCH, PRESETS, TRACT, Edits, EditSpec, apply_edits
+from hiaudio.voice.edit import EDIT_SPEC, MIX, NO_EDITS, PITCH, PRESETS, TRACT, Edits, EditSpec, apply_edits
 from hiaudio.voice.params import EXPORT_ADVICE, ParamsError, VoiceParams
 from hiaudio.voice.singing import Singer, sing
 from hiaudio.voice.synthesis import limit_peak, render, render_harmonic, render_noise
 
-__all__ = ["EDIT_SPEC", "EXPORT_ADVICE", "EditSpec", "Edits", "MIX", "PITCH", "PRESETS", "ParamsError", "Singer",
+__all__ = ["EDIT_SPEC", "EXPORT_ADVICE", "EditSpec", "Edits", "MIX", "NO_EDITS", "PITCH", "PRESETS", "ParamsError", "Singer",
            "TRACT", "VoiceParams", "analyze", "apply_edits", "limit_peak", "render", "render_harmonic",
            "render_noise", "sing"]

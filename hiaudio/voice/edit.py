@@ -49,7 +49,7 @@ class EditSpec:
 
     @property
     def default(self):
-        return getattr(Edits(), self.name)
+        return Edits.__dataclass_fields__[self.name].default
 
     def check(self, value):
         """The value, or ValueError saying what this edit takes."""
@@ -146,7 +146,7 @@ class Edits:
 
     @property
     def changes_pitch(self) -> bool:
-        return not self.same_pitch_as(Edits())
+        return not self.same_pitch_as(NO_EDITS)
 
     def same_pitch_as(self, other: "Edits") -> bool:
         """Whether both edits give the same F0 (what a pitch plot shows); timbre and level may differ."""
@@ -154,7 +154,7 @@ class Edits:
 
     def describe(self) -> str:
         """The edits that differ from the defaults, in a person's words."""
-        default, parts = Edits(), []
+        default, parts = NO_EDITS, []
         scale = f"{self.scale_key} {self.scale_mode}"
         for spec in EDIT_SPEC:
             value = getattr(self, spec.name)
@@ -167,9 +167,11 @@ class Edits:
         return ", ".join(parts) or "none (the resynthesized original)"
 
 
+NO_EDITS = Edits()  # the defaults: the voice as analysed
+
 # "Change gender" and friends: pitch and formants move together (Praat's "Change gender").
 PRESETS = {
-    "original": Edits(),
+    "original": NO_EDITS,
     "male -> female": Edits(transpose_semitones=9.0, formant_shift=1.18),
     "female -> male": Edits(transpose_semitones=-9.0, formant_shift=0.85),
     "child": Edits(transpose_semitones=12.0, formant_shift=1.3, brightness_db_per_oct=1.0),

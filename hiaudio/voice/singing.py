@@ -49,11 +49,22 @@ class Singer:
 
 def vowel_lsf(vowel: str, sample_rate: int, ratio: float = 1.0) -> np.ndarray:
     """LSFs of an all-pole filter with the vowel's formants (scaled by `ratio`)."""
-    freqs, bands = VOWELS[vowel]
+    return formant_lsf(*VOWELS[vowel], sample_rate, ratio)
+
+
+def formant_lsf(freqs_hz, bands_hz, sample_rate: int, ratio: float = 1.0, fixed_order: bool = False) -> np.ndarray:
+    """LSFs (rad) of an all-pole filter with these resonances (Hz, bandwidths Hz), scaled by `ratio`.
+
+    A resonance at or above 0.48 x the sample rate is dropped; with `fixed_order` it is moved
+    down to 0.46 x the sample rate instead, so every filter has order 2 x len(freqs_hz) and
+    filters of successive segments can be interpolated.
+    """
     poly = np.array([1.0])
-    for f, b in zip(freqs, bands):
+    for f, b in zip(freqs_hz, bands_hz):
         f = f * ratio
-        if f >= 0.48 * sample_rate:
+        if fixed_order:
+            f = min(f, 0.46 * sample_rate)
+        elif f >= 0.48 * sample_rate:
             continue
         r = math.exp(-math.pi * b / sample_rate)
         theta = 2 * math.pi * f / sample_rate

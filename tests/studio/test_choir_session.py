@@ -2,10 +2,8 @@
 import numpy as np
 import pytest
 
-from hiaudio.separation.choir import separate_choir
 from hiaudio.studio import choir_session
 from hiaudio.voice.edit import Edits
-from tests.helpers import sung
 
 
 def test_choir_session_edits_only_the_chosen_part(duet_separation):
@@ -23,12 +21,3 @@ def test_choir_session_edits_only_the_chosen_part(duet_separation):
     assert np.corrcoef(choir_session.remix(session), stems[0])[0, 1] > 0.95
     with pytest.raises(ValueError, match="gain"):
         choir_session.set_mix(session, [0.0, 99.0], [False, False], [False, False])
-
-
-@pytest.fixture(scope="module")
-def duet_separation():
-    upper = sung([(72, 0.1, 1.0), (74, 1.1, 1.0)], "a", 1.15, seed=0)
-    lower = sung([(60, 0.1, 1.0), (62, 1.1, 1.0)], "o", 1.08, seed=1)
-    n = min(len(upper), len(lower))
-    mix = 0.3 * upper[:n] / np.abs(upper).max() + 0.3 * lower[:n] / np.abs(lower).max()
-    return separate_choir(mix, 16000, 2, notes=[[(72, 0.1, 1.0), (74, 1.1, 1.0)], [(60, 0.1, 1.0), (62, 1.1, 1.0)]])

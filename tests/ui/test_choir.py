@@ -7,11 +7,9 @@ import soundfile as sf
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from hiaudio.separation.choir import separate_choir
 from hiaudio.studio import choir_session
 from hiaudio.voice.edit import Edits
 from hiaudio.ui import choir as choir_ui
-from tests.helpers import sung
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 EXAMPLE, SCORE = choir_ui.choir_examples()[0]
@@ -111,15 +109,6 @@ def test_a_slider_move_redraws_the_plot_only_when_the_pitch_moves(duet_separatio
     assert isinstance(out[3], go.Figure)
     edited = [t for t in out[3].data if t.name == "alto (edited)"]
     assert len(edited) == 1
-
-
-@pytest.fixture(scope="module")
-def duet_separation():
-    upper = sung([(72, 0.1, 1.0), (74, 1.1, 1.0)], "a", 1.15, seed=0)
-    lower = sung([(60, 0.1, 1.0), (62, 1.1, 1.0)], "o", 1.08, seed=1)
-    n = min(len(upper), len(lower))
-    mix = 0.3 * upper[:n] / np.abs(upper).max() + 0.3 * lower[:n] / np.abs(lower).max()
-    return separate_choir(mix, 16000, 2, notes=[[(72, 0.1, 1.0), (74, 1.1, 1.0)], [(60, 0.1, 1.0), (62, 1.1, 1.0)]])
 
 
 def test_a_clip_over_the_tabs_limit_is_refused_and_the_session_kept(separated, tmp_path):
