@@ -78,8 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bars", type=int, default=16, help="length in 4/4 bars, 1..64 (default 16)")
     p.add_argument("--phrases", type=int, default=None, help="phrases, each ending on a fermata (default bars / 2)")
     p.add_argument("--pe", choices=PE_KINDS, default="s-ape", help="positional encoding of the model")
-    p.add_argument("--key", default=None, help="e.g. 'G major', 'F# minor' (default C major, or the "
-                                               "key of --continue)")
+    p.add_argument("--key", default=None, help="e.g. 'G major', 'F# minor', or 'auto': the key of --continue's "
+                                               "opening (the default with --continue; else C major)")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (> 0)")
     p.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest tokens (0 = all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler")

@@ -18,11 +18,11 @@ from gradio_client.exceptions import AppError
 from hiaudio.ui import voice as voice_ui
 from hiaudio.audio import STUDIO_RATE
 from hiaudio.dsp.pitch import estimate_f0
-from hiaudio.voice.params import VoiceParams
 from hiaudio.studio import plots
 from hiaudio.voice.edit import PRESETS, Edits
 from hiaudio.studio.session import render_session, start_session
 from hiaudio.ui.common import safe_stem
+from hiaudio.voice import apply_edits, files
 from hiaudio.voice.edit import EDIT_SPEC, SPEC
 
 EXAMPLE = voice_ui.EXAMPLES_DIR / "speech_en.wav"
@@ -68,7 +68,8 @@ def test_endpoints_are_named(client):
     named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert {"/analyze", "/render", "/preset", "/reset", "/listen", "/export"} <= set(named)
     params = [p["parameter_name"] for p in named["/render"]["parameters"]]
-    assert params == list(voice_ui.VOICE_EDITS)
+    assert params == [*voice_ui.VOICE_EDITS, "note", "note_semitones", "note_vibrato_pct", "note_drift_pct",
+                      "note_length_pct"]
 
 
 def test_transpose_moves_pitch_up_three_semitones(client):
@@ -106,31 +107,36 @@ def test_ab_toggle_and_presets(client):
     values = client.predict("male -> female", api_name="/preset")
     preset = dict(zip(voice_ui.VOICE_EDITS, values))
     assert preset["formant_shift"] == PRESETS["male -> female"].formant_shift
-    reset = client.predict(api_name="/reset")
+    reset = client.predict(api_name="/reset")[len(RESULTS) - 1:]  # the results, then the controls
     defaults = {f: getattr(Edits(), f) for f in voice_ui.VOICE_EDITS}
-    assert dict(zip(voice_ui.VOICE_EDITS, reset[:-1])) == defaults
+    assert dict(zip(voice_ui.VOICE_EDITS, reset)) == defaults
     assert reset[-1] == "original"
 
 
 def test_export_writes_wav_and_params(client):
     client.predict(transpose_semitones=-2, api_name="/render")
-    wav_path, json_path = client.predict(api_name="/export")
+    wav, json_file, status = client.predict(api_name="/export")
+    assert wav["label"] == "⬇ speech_en_edited.wav" and wav["variant"] == "primary"  # it shows it worked
+    wav_path, json_path = wav["value"], json_file["value"]
     wave, sr = sf.read(wav_path)
     assert sr == STUDIO_RATE and abs(len(wave) - sf.info(str(EXAMPLE)).frames) <= 1
     assert wav_path.endswith("speech_en_edited.wav")
-    with open(json_path, encoding="utf-8") as fh:
-        params = VoiceParams.from_json(fh.read())
+    assert "Exported **speech_en_edited.wav** and **speech_en_params.json**" in status
+    params, edits = files.load(json_path)  # the analysis and the edits on it
+    assert edits.transpose_semitones == -2
     session = start_session(*sf.read(EXAMPLE, dtype="float32"))
-    voiced = params.voiced > 0.5
-    cents = 1200 * np.log2(params.f0_hz[voiced] / session.params.f0_hz[voiced])
+    assert np.allclose(params.f0_hz, session.params.f0_hz, atol=1e-3)  # the analysis, to the file's 3 decimals
+    edited = apply_edits(params, edits)
+    voiced = edited.voiced > 0.5
+    cents = 1200 * np.log2(edited.f0_hz[voiced] / session.params.f0_hz[voiced])
     assert abs(np.median(cents) + 200) < 5
 
 
 def test_export_after_a_gain_cut(client):
     client.predict(gain_db=-6, api_name="/render")
-    _, json_path = client.predict(api_name="/export")
-    with open(json_path, encoding="utf-8") as fh:
-        assert VoiceParams.from_json(fh.read()).gain_db.max() < 0
+    _, json_file, _ = client.predict(api_name="/export")
+    params, edits = files.load(json_file["value"])
+    assert edits.gain_db == -6 and apply_edits(params, edits).gain_db.max() < params.gain_db.max()
 
 
 # ---- bad input: a message a person can act on, and the session goes on ----------------------
