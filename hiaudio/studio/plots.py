@@ -108,9 +108,11 @@ def filter_figure(params_orig: VoiceParams, params_edit: VoiceParams,
     """The vocal-tract filter (with the brightness tilt) in dB over frequency: original vs edited.
 
     Each curve is the mean, in dB, of the per-frame responses over the voiced frames (all frames
-    when none is voiced), thinned to max_frames. Peaks of each curve are marked F1..F4.
+    when none is voiced), thinned to max_frames. Peaks of each curve are marked on it and named
+    F1..F4 in a row of labels of their own above the curves (original, then edited), a label
+    that would overlap its neighbour moved right of it.
     """
-    traces = []
+    traces, annotations = [], []
     for name, params, color, width in (("original", params_orig, COLOR_ORIGINAL, 1.5),
                                        ("edited", params_edit, COLOR_EDITED, 2.0)):
         freqs_hz, response_db = mean_response_db(params, max_frames, n_fft)  # (F,), (F,)
@@ -126,36 +128,38 @@ def filter_figure(params_orig: VoiceParams, params_edit: VoiceParams,
             traces.append({
                 "type": "scatter", "x": hz,
                 "y": json_list(np.interp(hz, freqs_hz, response_db), 2),
-                "name": f"{name} formants", "mode": "markers+text", "legendgroup": name,
+                "name": f"{name} formants", "mode": "markers", "legendgroup": name,
                 "showlegend": False, "text": [f"F{i + 1}" for i in range(len(formants))],
-                "textposition": _label_positions(hz, "bottom" if name == "original" else "top"),
-                "textfont": {"color": color},
                 "marker": {"color": color, "size": 7}, "customdata": [bw for _, bw in formants],
                 "hovertemplate": "%{text}: %{x:.0f} Hz, bandwidth %{customdata:.0f} Hz"
                                  "<extra>" + name + "</extra>",
             })
+            row_y = 0.99 if name == "original" else 0.91  # each curve's labels in a row of their own
+            for i, x in enumerate(_label_centres(hz, params_orig.sample_rate / 2)):
+                annotations.append({"text": f"F{i + 1}", "x": x, "xref": "x", "y": row_y, "yref": "paper",
+                                    "xanchor": "center", "yanchor": "top", "showarrow": False,
+                                    "font": {"color": color, "size": 11}})
     levels_db = [v for t in traces for v in t["y"] if v is not None]
-    # room for labels both above (edited) and below (original) the curves
     layout = base_layout("Vocal-tract filter: original vs edited",
                      xaxis={"title": {"text": "frequency (Hz)"},
                             "range": [0, params_orig.sample_rate / 2]},
-                     yaxis={"title": {"text": "level (dB)"},  # headroom for the F1..F4 labels
-                            "range": [min(levels_db) - 8, max(levels_db) + 8]})
+                     yaxis={"title": {"text": "level (dB)"},  # headroom for the two rows of labels
+                            "range": [min(levels_db) - 3, max(levels_db) + 16]})
+    layout["annotations"] = annotations
     return figure(traces, layout)
 
 
-LABEL_GAP_HZ = 400.0  # formant labels closer than this are set apart (left / right)
+LABEL_WIDTH = 0.05  # a formant label's width as a share of the frequency axis (~30 px of ~600)
 
 
-def _label_positions(hz: list[float], side: str) -> list[str]:
-    """Text positions for formant labels on one side of a curve: a label whose neighbour is closer
-    than LABEL_GAP_HZ goes left of its point and the neighbour right, so they never overlap."""
-    out = [f"{side} center"] * len(hz)
-    for i in range(1, len(hz)):
-        if hz[i] - hz[i - 1] < LABEL_GAP_HZ:
-            out[i - 1] = f"{side} left" if out[i - 1] != f"{side} right" else out[i - 1]
-            out[i] = f"{side} right"
-    return out
+def _label_centres(hz: list[float], top_hz: float) -> list[float]:
+    """Where each formant label of one row goes (Hz): over its peak, or, when that would overlap
+    the label before it, just right of that one (labels stay in order and never overlap)."""
+    width = LABEL_WIDTH * top_hz
+    centres: list[float] = []
+    for f in hz:
+        centres.append(max(f, centres[-1] + width) if centres else f)
+    return centres
 
 
 def spectrogram_trace(wave: np.ndarray, sample_rate: int, max_freq_hz: float, min_freq_hz: float = 0.0,

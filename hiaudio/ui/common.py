@@ -66,12 +66,11 @@ def _as_gr_error(err: Exception, action: str, advice: str, shown: tuple) -> gr.E
 def _from_browser() -> bool:
     """Whether the running request came from a browser page (not the HTTP API, not a direct call).
 
-    gradio_client marks its requests with the header x-gradio-user: api."""
+    gradio's page sends its events with the header x-gradio-user: app; its clients (Python and
+    JavaScript) send "api"."""
     request = LocalContext.request.get(None)
-    if request is None:
-        return False
     headers = getattr(request, "headers", None) or {}
-    return headers.get("x-gradio-user") is None
+    return headers.get("x-gradio-user") == "app"
 
 
 def toast_error(err: gr.Error) -> None:

@@ -102,7 +102,7 @@ SPEC = {s.name: s for s in EDIT_SPEC}
 
 NOTE_RANGES = {"semitones": (-24.0, 24.0), "vibrato_pct": (0.0, 200.0), "drift_pct": (0.0, 200.0),
                "length_pct": (50.0, 200.0)}
-MIN_NOTE_FRAMES = 8  # a note is at least 40 ms of voiced frames (shorter runs are glides, not notes)
+MIN_NOTE_FRAMES = 16  # a note is at least 80 ms of voiced frames (shorter runs are glides and ornaments)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -432,22 +432,22 @@ def apply_edits(params: VoiceParams, edits: Edits, layers: dict | None = None, m
 def time_map(n_frames: int, notes: list[Note], stretches: list[NoteEdit]) -> np.ndarray:
     """(n_frames,) float: for each output frame, the input frame it shows (a piecewise-linear warp).
 
-    A note stretched by length_pct keeps its start; its end moves, and what followed it up to the
-    end of the next note (or of the clip) is squeezed or spread to fill the rest, so nothing
-    after that moves. A note may grow at most until 2 frames before the next note's end."""
+    A note stretched by length_pct keeps its start; its end moves, and what followed it, up to
+    the end of the first later note that still ends after the new end (or of the clip), is
+    squeezed or spread to fill the rest, so nothing after that moves. (A note cannot outgrow the
+    clip: it ends 2 frames before the clip does at the latest.)"""
     knots_out, knots_in = [0.0, float(n_frames - 1)], [0.0, float(n_frames - 1)]
     by_index = {n.index: n for n in notes}
     for edit in stretches:
         if edit.index not in by_index:
             raise ValueError(f"note {edit.index + 1} is not in this voice (it has {len(notes)} notes)")
         note = by_index[edit.index]
-        after = by_index.get(edit.index + 1)
-        limit = (after.stop if after else n_frames) - 2
-        end_in = float(note.stop)
-        end_out = min(note.start + (note.stop - note.start) * edit.length_pct / 100.0, limit)
-        fixed = float(after.stop if after else n_frames - 1)
+        end_out = note.start + (note.stop - note.start) * edit.length_pct / 100.0
+        later = [n.stop for n in notes if n.index > edit.index and n.stop - 2 >= end_out]
+        fixed = float(later[0] if later else n_frames - 1)
+        end_out = min(end_out, fixed - 2)
         knots_out += [float(note.start), end_out, fixed]
-        knots_in += [float(note.start), end_in, fixed]
+        knots_in += [float(note.start), float(note.stop), fixed]
     order = np.argsort(knots_out, kind="stable")
     out, src = np.asarray(knots_out)[order], np.asarray(knots_in)[order]
     keep = np.concatenate([[True], np.diff(out) > 0])  # a knot repeated (a note's start after another's end)
