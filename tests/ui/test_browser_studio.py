@@ -230,11 +230,18 @@ def test_a_bad_upload_is_refused_at_once_with_its_title_and_no_error_pills(page,
 # ---- 6. layout ----------------------------------------------------------------------------------
 
 CLIPPED = """(id) => {
-    const box = document.querySelector(id).getBoundingClientRect();
-    const texts = Array.from(document.querySelectorAll(id + ' *')).filter(e =>
-        e.childElementCount === 0 && e.innerText && e.innerText.trim() && e.offsetParent !== null);
-    return texts.filter(e => { const r = e.getBoundingClientRect();
-        return r.bottom > box.bottom + 0.5 || r.top < box.top - 0.5; }).map(e => e.innerText.trim());
+    const root = document.querySelector(id);
+    const box = root.getBoundingClientRect();
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    const cut = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (!node.textContent.trim() || !node.parentElement.offsetParent) continue;
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        const r = range.getBoundingClientRect();
+        if (r.height && (r.bottom > box.bottom + 0.5 || r.top < box.top - 0.5)) cut.push(node.textContent.trim());
+    }
+    return cut;
 }"""
 
 
