@@ -24,8 +24,8 @@ from hiaudio.separation import choir
 from hiaudio.separation.score import MAX_SCORE_BYTES, load_score
 from hiaudio.studio import choir_plots, choir_session
 from hiaudio.studio.session import note_blobs, note_choices
-from hiaudio.ui.common import (NOTE_FIELDS, audio_file, check_upload, edit_control, guard, limits_note,
-                               note_controls, safe_stem, with_edits)
+from hiaudio.ui.common import (NOTE_FIELDS, audio_file, check_upload, edit_control, guard,
+                               limits_note, note_controls, result_player, safe_stem, with_edits)
 from hiaudio.voice import NO_EDITS, PITCH, Edits
 from hiaudio.voice.edit import NoteEdit
 
@@ -36,7 +36,8 @@ NO_SEPARATION = "Separate a recording first: upload one (or pick the example), t
 # the edits a part takes, in the order handlers receive them (the mix sets each part's gain)
 CHOIR_EDITS = ("transpose_semitones", "scale_degrees", "transpose_cents", "vibrato_pct", "drift_pct", "scale_key",
                "scale_mode", "formant_shift", "brightness_db_per_oct", "breathiness_db")
-PART_EDITS = tuple(n for n in CHOIR_EDITS if n not in ("scale_key", "scale_mode"))  # a part's own; the key is the piece's
+# a part's own edits; the key is the piece's
+PART_EDITS = tuple(n for n in CHOIR_EDITS if n not in ("scale_key", "scale_mode"))
 N_PLAYERS = len(PARTS)
 
 
@@ -289,8 +290,7 @@ def build_choir_tab() -> None:
                                  "**Separate**. Each part becomes a voice model you can edit.",
                                  elem_id="choir-status")
         with gr.Column(scale=1):
-            remix = gr.Audio(label="Remix", type="filepath", interactive=False,
-                             buttons=["download"], elem_id="choir-remix")
+            remix = result_player("Remix", buttons=["download"], elem_id="choir-remix")
             with gr.Row():
                 export_btn = gr.Button("Export parts, remix and parameters", elem_id="choir-export")
             files = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="choir-files")
@@ -299,8 +299,7 @@ def build_choir_tab() -> None:
     with gr.Row():
         for v, name in enumerate(PARTS):
             with gr.Column(min_width=180):
-                players.append(gr.Audio(label=name, type="filepath", interactive=False,
-                                        visible=False, elem_id=f"choir-part-{name}"))
+                players.append(result_player(name, visible=False, elem_id=f"choir-part-{name}"))
                 gains.append(gr.Slider(*choir_session.MIX_GAIN_DB, value=0.0, step=0.5, label=f"{name} gain (dB)",
                                        elem_id=f"choir-gain-{name}"))
                 with gr.Row():

@@ -16,6 +16,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 from gradio.context import LocalContext
+from gradio.data_classes import FileData
 from gradio.helpers import log_message
 
 from hiaudio import audio, limits
@@ -157,6 +158,25 @@ def audio_file(sample_rate: int, wave: np.ndarray, name: str = "result") -> str:
     path = audio.save_wav(folder / f"{safe_stem(name)}.wav", np.clip(wave, -1.0, 1.0), sample_rate)
     _prune_results()
     return str(path)
+
+
+def result_player(label: str, **kwargs) -> gr.Audio:
+    """A player for results the studio wrote itself (`audio_file`: PCM-16 WAV, which every browser
+    plays). gr.Audio runs ffprobe on every file path it is handed to check that the browser can
+    play it (~0.1 s a result, most of a slider move's time on the server): for our own results
+    that answer is known, so this player skips it; anything else goes through gr.Audio as is.
+    (A function, not a gr.Audio subclass: gradio writes a .pyi stub beside any module that
+    defines one.)"""
+    player = gr.Audio(label=label, type="filepath", interactive=False, **kwargs)
+    checked = player.postprocess
+
+    def postprocess(value):
+        if isinstance(value, str) and value.endswith(".wav") and Path(value).parent.parent == RESULTS_DIR:
+            return FileData(path=value, orig_name=Path(value).name)
+        return checked(value)
+
+    player.postprocess = postprocess
+    return player
 
 
 def _prune_results() -> None:

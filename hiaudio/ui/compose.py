@@ -23,7 +23,7 @@ from hiaudio.dsp import units
 from hiaudio.models.composer import PE_KINDS
 from hiaudio.studio import compose, compose_io
 from hiaudio.studio.compose_plots import piano_roll
-from hiaudio.ui.common import audio_file, guard, limits_note, safe_stem
+from hiaudio.ui.common import audio_file, guard, limits_note, result_player, safe_stem
 
 
 SING_RATE = 16000  # the sung choir's sample rate (the voice model's cost grows with it)
@@ -157,8 +157,7 @@ def build_compose_tab() -> None:
         for side in ("a", "b"):
             with gr.Column():
                 outputs += [gr.Plot(label="Piano roll", elem_id=f"compose-roll-{side}"),
-                            gr.Audio(label="Sung", type="filepath", interactive=False,
-                                     elem_id=f"compose-audio-{side}"),
+                            result_player("Sung", elem_id=f"compose-audio-{side}"),
                             gr.File(label="Downloads: MIDI, MusicXML, WAV", file_count="multiple",
                                     interactive=False, elem_id=f"compose-files-{side}")]
     # a MIDI file to continue: its key by default ("auto"); without one, back to C major

@@ -15,7 +15,7 @@ import torch
 
 from hiaudio.dsp import losses
 from hiaudio.studio import ddsp_lab, lab_plots
-from hiaudio.ui.common import audio_file, guard, limits_note
+from hiaudio.ui.common import audio_file, guard, limits_note, result_player
 
 LAB_F0_RANGE_HZ = (40.0, 2000.0)  # target F0 slider
 LAB_SEARCH_HZ = (20.0, ddsp_lab.LAB_RATE / 4)  # where fit_tones keeps its F0; candidates too
@@ -232,11 +232,9 @@ def build_lab_tab() -> None:
                                            f"{lab_plots.TOLERANCE_CENTS:.0f} cents)",
                                      elem_id="lab-fit-table")
             with gr.Row():
-                target_audio = gr.Audio(label="Target", type="filepath",
-                                        interactive=False, elem_id="lab-target-audio")
-                fit_audio = [gr.Audio(label=f"fit with {name}", type="filepath",
-                                      interactive=False, visible=False,
-                                      elem_id=f"lab-audio-{name.replace('+', '-')}")
+                target_audio = result_player("Target", elem_id="lab-target-audio")
+                fit_audio = [result_player(f"fit with {name}", visible=False,
+                                           elem_id=f"lab-audio-{name.replace('+', '-')}")
                              for name in LOSS_NAMES]
 
     land_btn.click(compute_landscape, [*tone_controls, range_oct, land_losses],

@@ -16,7 +16,7 @@ import torch
 
 from hiaudio import audio
 from hiaudio.studio import vocode
-from hiaudio.ui.common import audio_file, check_upload, guard, limits_note
+from hiaudio.ui.common import audio_file, check_upload, guard, limits_note, result_player
 
 
 MAX_VOCODE_S = 10.0  # the tab vocodes at most this much of a clip: all methods at 25 steps take ~25 s
@@ -120,8 +120,7 @@ def build_vocoders_tab() -> None:
     players, figures = [], []
     for name, label in [("original", "Original"), *METHOD_LABELS.items()]:
         with gr.Row():
-            players.append(gr.Audio(label=label, type="filepath", interactive=False,
-                                    elem_id=f"vocoders-{name}-audio", scale=1))
+            players.append(result_player(label, elem_id=f"vocoders-{name}-audio", scale=1))
             figures.append(gr.Plot(label=f"{label}: mel", elem_id=f"vocoders-{name}-plot", scale=3))
     outputs = [table, status]
     for player, figure in zip(players, figures):

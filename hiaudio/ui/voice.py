@@ -7,8 +7,12 @@ handler that takes them gets one checked `Edits` (`with_edits`). The session is 
 (`hiaudio.studio.session`): a handler returns the new one, a failure leaves the old one.
 
 Output groups, in the order handlers return them:
-    RESULTS   state, audio, pitch plot, filter plot, A/B choice, status, WAV download, JSON download
+    RESULTS   state, audio, A/B choice, status, WAV download, JSON download
     CONTROLS  the VOICE_EDITS controls, then the note controls (NOTE_FIELDS), then the preset
+
+Sound first, plots after: every handler that changes the session returns RESULTS, and `redraw`
+(chained after it) draws the pitch and filter plots -- skipping one whose inputs are as drawn.
+A move's new sound so arrives without waiting for its plots (in the browser, ~0.1 s sooner).
 """
 from __future__ import annotations
 
@@ -27,8 +31,8 @@ from hiaudio.dsp.units import note_name
 from hiaudio.studio import plots
 from hiaudio.studio.session import (MAX_PARAMS_BYTES, VoiceSession, edited_params, note_blobs, note_choices,
                                     render_session, session_from_params, start_session)
-from hiaudio.ui.common import (NOTE_FIELDS, audio_file, check_upload, edit_control, guard, limits_note,
-                               note_controls, safe_stem, with_edits)
+from hiaudio.ui.common import (NOTE_FIELDS, audio_file, check_upload, edit_control, guard,
+                               limits_note, note_controls, result_player, safe_stem, with_edits)
 from hiaudio.voice import EXPORT_ADVICE, NO_EDITS, PITCH, PRESETS, TRACT, Edits, ParamsError, files
 from hiaudio.voice.edit import NoteEdit
 
@@ -41,7 +45,7 @@ SCALE_EDITS = ("scale_key", "scale_mode")
 TIMBRE_EDITS = ("formant_shift", "brightness_db_per_oct", "breathiness_db", "gain_db")
 VOICE_EDITS = PITCH_EDITS + SCALE_EDITS + TIMBRE_EDITS  # the order in which handlers receive them
 HISTORY = 50  # edits kept for undo
-N_RESULTS = 8
+N_RESULTS = 6
 N_CONTROLS = len(VOICE_EDITS) + 1 + len(NOTE_FIELDS) + 1  # edits, the note, its edit, the preset
 
 
@@ -54,6 +58,7 @@ class VoiceTab:
     summary: str = ""  # one line about the analysed clip, shown above the edit line
     undo: tuple[Edits, ...] = ()  # earlier edits, the latest last
     redo: tuple[Edits, ...] = ()  # edits undone, the latest undone last
+    clip: int = 0  # which analysis this is (a new one for every clip or file): the plots' identity
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,16 +88,16 @@ def analyze_clip(path: str | None, state: VoiceTab, edits: Edits, progress=gr.Pr
     session = start_session(wave, sr)
     analysis_s = time.perf_counter() - started
     progress(0.9, desc="Rendering")
-    results = _session_started(VoiceTab(export_dir=state.export_dir), session, edits, safe_stem(path),
-                               f"Analyzed **{Path(path).name}** ({len(wave) / sr:.1f} s of audio, in "
-                               f"{analysis_s:.1f} s)")
+    results = _session_started(VoiceTab(export_dir=state.export_dir, clip=state.clip + 1), session, edits,
+                               safe_stem(path), f"Analyzed **{Path(path).name}** ({len(wave) / sr:.1f} s of "
+                               f"audio, in {analysis_s:.1f} s)")
     return (*results, plots.spectrogram_figure(wave, sr), _note_menu(results[0].session, None))
 
 
 def _session_started(state: VoiceTab, session: VoiceSession, edits: Edits, clip_name: str, opening: str,
                      closing: str = ""):
-    """RESULTS once analyze_clip or load_params_file has a session: its render with `edits`,
-    plots and a status line (opening: voiced share, median pitch. closing)."""
+    """RESULTS once analyze_clip or load_params_file has a session: its render with `edits` and a
+    status line (opening: voiced share, median pitch. closing)."""
     session, out = render_session(session, edits)
     p = session.params
     voiced = p.voiced >= plots.VOICED_THRESHOLD
@@ -103,8 +108,7 @@ def _session_started(state: VoiceTab, session: VoiceSession, edits: Edits, clip_
     new_state = dataclasses.replace(state, session=session, clip_name=clip_name,
                                     summary=summary + "." + (f" {closing}" if closing else ""))
     status = f"{new_state.summary}  \nEdits: {edits.describe()}. Move a slider to change them."
-    return (new_state, _player(new_state, out), _f0_plot(session, None), _filter_plot(session), "Edited",
-            status, *_no_downloads())
+    return (new_state, _player(new_state, out), "Edited", status, *_no_downloads())
 
 
 @guard("Loading parameters", "try again, or export the parameters again", shown=(),
@@ -129,7 +133,8 @@ def load_params_file(path: str | None, state: VoiceTab):
         raise gr.Error(f"{message}.", title="Cannot use this parameter file",
                        print_exception=False) from None
     clip_name = safe_stem(path).removesuffix("_params") or "clip"  # Export's name, not doubled
-    results = _session_started(VoiceTab(export_dir=state.export_dir), session, edits, clip_name,
+    fresh = VoiceTab(export_dir=state.export_dir, clip=state.clip + 1)
+    results = _session_started(fresh, session, edits, clip_name,
                                f"Loaded parameters **{Path(path).name}** ({params.duration_s:.1f} s at "
                                f"{params.sample_rate} Hz)",
                                'No recording: A/B "Original" plays these parameters rendered without edits.')
@@ -159,30 +164,26 @@ def render_edits(state: VoiceTab, edits: Edits, note=None, note_semitones=0.0, n
     from the sliders, and the chosen note's (`note`, its number) from the note sliders on top of
     the other notes' edits.
 
-    Returns RESULTS; a plot whose inputs did not change is skipped, and stale downloads are cleared.
+    Returns RESULTS (stale downloads cleared); `redraw` follows with the plots.
     """
     if state.session is None:
         raise gr.Error(NO_CLIP, print_exception=False)
-    return _rendered(state, edits, _note_index(state.session, note), remember=True)
+    return _rendered(state, edits, remember=True)
 
 
-def _rendered(state: VoiceTab, edits: Edits, selected: int | None, remember: bool, undo=None, redo=None):
+def _rendered(state: VoiceTab, edits: Edits, remember: bool, undo=None, redo=None):
     """RESULTS of `edits` rendered; remember: the edits before go on the undo stack (a new move
     clears redo); otherwise `undo` and `redo` are the stacks to keep."""
-    before = state.session.edits
     started = time.perf_counter()
     session, out = render_session(state.session, edits)
     render_ms = 1000 * (time.perf_counter() - started)
     if remember:
         undo, redo = state.undo, state.redo
-        if edits != before:
-            undo, redo = (state.undo + (before,))[-HISTORY:], ()
+        if edits != state.session.edits:
+            undo, redo = (state.undo + (state.session.edits,))[-HISTORY:], ()
     new = dataclasses.replace(state, session=session, undo=undo, redo=redo)
     status = f"{state.summary}  \nEdits: {edits.describe()} (rendered in {render_ms:.0f} ms)."
-    return (new, _player(new, out),
-            gr.skip() if before.key(PITCH) == edits.key(PITCH) else _f0_plot(session, selected),
-            gr.skip() if before.key(TRACT) == edits.key(TRACT) else _filter_plot(session),
-            "Edited", status, *_no_downloads())
+    return (new, _player(new, out), "Edited", status, *_no_downloads())
 
 
 def render_if_ready(state: VoiceTab, *values):
@@ -216,18 +217,34 @@ def _step(state: VoiceTab, note, back: bool):
     else:
         undo_stack, redo_stack = state.undo + (current,), state.redo[:-1]
     index = _note_index(state.session, note)
-    results = _rendered(state, edits, index, remember=False, undo=undo_stack, redo=redo_stack)
+    results = _rendered(state, edits, remember=False, undo=undo_stack, redo=redo_stack)
     return (*results, *_controls(edits, index))
 
 
-@guard("Selecting the note", "try again", shown=(), outputs=1 + len(NOTE_FIELDS))
+@guard("Selecting the note", "try again", shown=(), outputs=len(NOTE_FIELDS))
 def select_note(state: VoiceTab, note):
-    """The pitch plot with the chosen note highlighted, and the note controls at its edit."""
+    """The note controls at the chosen note's edit (`redraw` then highlights it)."""
     if state.session is None:
         raise gr.Error(NO_CLIP, print_exception=False)
     index = _note_index(state.session, note)
     edit = state.session.edits.note(index) if index is not None else NoteEdit(0)
-    return (_f0_plot(state.session, index), *(getattr(edit, f) for f in NOTE_FIELDS))
+    return tuple(getattr(edit, f) for f in NOTE_FIELDS)
+
+
+@guard("Drawing", "try again", shown=(), outputs=3)
+def redraw(state: VoiceTab, drawn: tuple, note=None):
+    """The pitch plot (the chosen note highlighted) and the filter plot of the session as it is
+    now, each skipped when what it shows is as drawn (`drawn`: what the page shows, per plot).
+    Returns (drawn, pitch plot, filter plot). It never writes the session's state, so a redraw
+    still running when the next move lands cannot undo that move."""
+    if state.session is None:
+        return gr.skip(), gr.skip(), gr.skip()
+    s = state.session
+    pitch = (state.clip, s.edits.key(PITCH), _note_index(s, note))
+    tract = (state.clip, s.edits.key(TRACT))
+    old_pitch, old_tract = drawn if len(drawn) == 2 else (None, None)
+    return ((pitch, tract), gr.skip() if pitch == old_pitch else _f0_plot(s, pitch[2]),
+            gr.skip() if tract == old_tract else _filter_plot(s))
 
 
 @guard("Switching A/B", "try again, or analyze the clip again", shown=(), outputs=1)
@@ -282,7 +299,7 @@ def reset(state: VoiceTab):
     Before a clip is analysed only the controls go back."""
     if state.session is None:
         return (*(gr.skip(),) * N_RESULTS, *_controls(NO_EDITS, None))
-    return (*_rendered(state, NO_EDITS, None, remember=True), *_controls(NO_EDITS, None))
+    return (*_rendered(state, NO_EDITS, remember=True), *_controls(NO_EDITS, None))
 
 
 def delete_state(state: VoiceTab) -> None:
@@ -388,8 +405,7 @@ def build_voice_tab() -> None:
             status = gr.Markdown("Upload or record a voice, or pick an example, then press "
                                  "**Analyze**.", elem_id="voice-status")
         with gr.Column(scale=1):
-            output = gr.Audio(label="Result", type="filepath", interactive=False,
-                              buttons=["download"], elem_id="voice-output")
+            output = result_player("Result", buttons=["download"], elem_id="voice-output")
             ab = gr.Radio(["Edited", "Original"], value="Edited", label="Listen to (A/B)",
                           elem_id="voice-ab")
             with gr.Row():
@@ -427,26 +443,39 @@ def build_voice_tab() -> None:
 
     edits_in = [controls[n] for n in VOICE_EDITS]
     moves_in = [state, *edits_in, note, *note_sliders]
-    results = [state, output, f0_plot, filter_plot, ab, status, wav_file, json_file]
+    results = [state, output, ab, status, wav_file, json_file]
     all_controls = [*edits_in, note, *note_sliders, preset]
+    drawn = gr.State(())  # what the two plots show: redraw's own (it never writes the session's state)
+    plots_out = [drawn, f0_plot, filter_plot]
+
+    def then_redraw(event, after: str):
+        """The plots after `event`. The API has one: /redraw, the plots after a /render."""
+        public = after == "render"
+        return event.then(redraw, [state, drawn, note], plots_out, show_progress="hidden",
+                          api_name="redraw" if public else f"redraw_after_{after}",
+                          api_visibility="public" if public else "private")
 
     upload.upload(check_clip, upload, [upload, status], api_name="check_clip", show_progress="hidden")
-    analyze_btn.click(analyze_clip, [upload, state, *edits_in], [*results, spectrogram, note],
-                      api_name="analyze", concurrency_id="voice-analyze", concurrency_limit=1)
-    params_upload.upload(load_params_file, [params_upload, state], [*results, spectrogram, note, *all_controls],
-                         api_name="load_params", concurrency_id="voice-analyze")
+    then_redraw(analyze_btn.click(analyze_clip, [upload, state, *edits_in], [*results, spectrogram, note],
+                                  api_name="analyze", concurrency_id="voice-analyze", concurrency_limit=1), "analyze")
+    then_redraw(params_upload.upload(load_params_file, [params_upload, state],
+                                     [*results, spectrogram, note, *all_controls], api_name="load_params",
+                                     concurrency_id="voice-analyze"), "load_params")
     # one listener for every edit control: "always_last" then also covers moves made on other
     # sliders while a render is running (a separate listener per slider would race)
     sliders = [c for c in edits_in + note_sliders if isinstance(c, gr.Slider)]
-    gr.on([s.release for s in sliders] + [c.input for c in edits_in if not isinstance(c, gr.Slider)]
-          + [render_btn.click], render_edits, moves_in, results, api_name="render",
-          trigger_mode="always_last", show_progress="minimal")
-    note.input(select_note, [state, note], [f0_plot, *note_sliders], api_name="select_note",
-               show_progress="hidden")
-    undo_btn.click(undo, [state, note], [*results, *all_controls], api_name="undo", show_progress="minimal")
-    redo_btn.click(redo, [state, note], [*results, *all_controls], api_name="redo", show_progress="minimal")
-    preset.input(apply_preset, preset, edits_in, api_name="preset").then(
-        render_if_ready, moves_in, results, api_visibility="private", show_progress="minimal")
-    reset_btn.click(reset, state, [*results, *all_controls], api_name="reset", show_progress="minimal")
+    then_redraw(gr.on([s.release for s in sliders] + [c.input for c in edits_in if not isinstance(c, gr.Slider)]
+                      + [render_btn.click], render_edits, moves_in, results, api_name="render",
+                      trigger_mode="always_last", show_progress="minimal"), "render")
+    then_redraw(note.input(select_note, [state, note], note_sliders, api_name="select_note",
+                           show_progress="hidden"), "select_note")
+    then_redraw(undo_btn.click(undo, [state, note], [*results, *all_controls], api_name="undo",
+                               show_progress="minimal"), "undo")
+    then_redraw(redo_btn.click(redo, [state, note], [*results, *all_controls], api_name="redo",
+                               show_progress="minimal"), "redo")
+    then_redraw(preset.input(apply_preset, preset, edits_in, api_name="preset").then(
+        render_if_ready, moves_in, results, api_visibility="private", show_progress="minimal"), "preset")
+    then_redraw(reset_btn.click(reset, state, [*results, *all_controls], api_name="reset",
+                                show_progress="minimal"), "reset")
     ab.input(listen, [state, ab], output, api_name="listen", show_progress="hidden")
     export_btn.click(export, state, [state, wav_file, json_file, status], api_name="export")

@@ -24,16 +24,14 @@ from hiaudio.studio.session import render_session, start_session
 from hiaudio.ui.common import safe_stem
 from hiaudio.voice import apply_edits, files
 from hiaudio.voice.edit import EDIT_SPEC, SPEC
+from tests.helpers import voice_outputs
 
 EXAMPLE = voice_ui.EXAMPLES_DIR / "speech_en.wav"
 # gradio's queue statistics use pandas options that pandas 3 deprecates; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
-RESULTS = ("state", "audio", "f0_plot", "filter_plot", "ab", "status", "wav_file", "json_file")
-
-
-def _outputs(result) -> dict:
-    """Name the outputs of /analyze and /render (the state is not part of the API)."""
-    return dict(zip(RESULTS[1:], result))
+def _plots(client) -> dict:
+    """The plots /redraw draws for the session as it is now: a skipped one is {"__type__": "update"}."""
+    return dict(zip(("f0_plot", "filter_plot"), client.predict(api_name="/redraw")))
 
 
 def _figure(plot_output) -> dict:
@@ -57,7 +55,7 @@ def _median_f0_hz(path) -> float:
 def client(studio_url):
     """One session that has analysed the spoken example."""
     c = Client(studio_url, verbose=False)
-    out = _outputs(c.predict(handle_file(str(EXAMPLE)), api_name="/analyze"))
+    out = voice_outputs(c.predict(handle_file(str(EXAMPLE)), api_name="/analyze"))
     assert "speech_en.wav" in out["status"]
     return c
 
@@ -73,15 +71,15 @@ def test_endpoints_are_named(client):
 
 
 def test_transpose_moves_pitch_up_three_semitones(client):
-    flat = _outputs(client.predict(api_name="/render"))
-    up = _outputs(client.predict(transpose_semitones=3, api_name="/render"))
+    flat = voice_outputs(client.predict(api_name="/render"))
+    up = voice_outputs(client.predict(transpose_semitones=3, api_name="/render"))
     a, _ = sf.read(flat["audio"], dtype="float32")
     b, _ = sf.read(up["audio"], dtype="float32")
     assert a.shape == b.shape and np.abs(a - b).max() > 0.05
     cents = 1200 * np.log2(_median_f0_hz(up["audio"]) / _median_f0_hz(flat["audio"]))
     assert abs(cents - 300) < 50, cents
     # the pitch plot shows the same move, exactly (it draws the parameters)
-    fig = _figure(up["f0_plot"])
+    fig = _figure(_plots(client)["f0_plot"])
     edited, original = _trace(fig, "edited"), _trace(fig, "original")
     shift = 1200 * np.log2(np.nanmedian(edited) / np.nanmedian(original))
     assert abs(shift - 300) < 5, shift
@@ -90,7 +88,9 @@ def test_transpose_moves_pitch_up_three_semitones(client):
 
 def test_formant_only_change_keeps_the_pitch_plot(client):
     client.predict(transpose_semitones=2, api_name="/render")
-    out = _outputs(client.predict(transpose_semitones=2, formant_shift=1.2, api_name="/render"))
+    _plots(client)
+    client.predict(transpose_semitones=2, formant_shift=1.2, api_name="/render")
+    out = _plots(client)
     assert out["f0_plot"] == {"__type__": "update"}  # skipped (gr.skip): the pitch did not change
     fig = _figure(out["filter_plot"])
     formants = {t["name"]: t["x"] for t in fig["data"] if t["name"].endswith("formants")}
@@ -107,7 +107,7 @@ def test_ab_toggle_and_presets(client):
     values = client.predict("male -> female", api_name="/preset")
     preset = dict(zip(voice_ui.VOICE_EDITS, values))
     assert preset["formant_shift"] == PRESETS["male -> female"].formant_shift
-    reset = client.predict(api_name="/reset")[len(RESULTS) - 1:]  # the results, then the controls
+    reset = voice_outputs(client.predict(api_name="/reset"))["rest"]  # the results, then the controls
     defaults = {f: getattr(Edits(), f) for f in voice_ui.VOICE_EDITS}
     assert dict(zip(voice_ui.VOICE_EDITS, reset)) == defaults
     assert reset[-1] == "original"
@@ -142,7 +142,7 @@ def test_export_after_a_gain_cut(client):
 # ---- bad input: a message a person can act on, and the session goes on ----------------------
 
 def _still_serving(client):
-    out = _outputs(client.predict(transpose_semitones=1, api_name="/render"))
+    out = voice_outputs(client.predict(transpose_semitones=1, api_name="/render"))
     assert out["audio"] and "transpose +1" in out["status"]
 
 
@@ -189,7 +189,7 @@ def test_96k_stereo_24bit_is_resampled_and_analysed(studio_url, tmp_path):
     path = tmp_path / "studio_take.wav"
     sf.write(path, np.stack([hi, 0.5 * hi], axis=1), 96000, subtype="PCM_24")
     c = Client(studio_url, verbose=False)
-    out = _outputs(c.predict(handle_file(str(path)), api_name="/analyze"))
+    out = voice_outputs(c.predict(handle_file(str(path)), api_name="/analyze"))
     played, out_sr = sf.read(out["audio"])
     assert out_sr == STUDIO_RATE and abs(len(played) / out_sr - 2.0) < 0.01
     assert "studio_take.wav" in out["status"]
@@ -200,7 +200,7 @@ def test_clipped_clip_is_analysed_with_a_warning(studio_url, tmp_path):
     path = tmp_path / "hot.wav"
     sf.write(path, np.clip(8 * wave[:sr], -1, 1), sr, subtype="PCM_16")
     job = Client(studio_url, verbose=False).submit(handle_file(str(path)), api_name="/analyze")
-    assert "hot.wav" in _outputs(job.result())["status"]
+    assert "hot.wav" in voice_outputs(job.result())["status"]
     updates, logs = job.communicator.updates, []  # every status message; gr.Warning's are "log"s
     while not updates.empty():
         update = updates.get_nowait()

@@ -9,6 +9,7 @@ import time
 
 import gradio as gr
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import soundfile as sf
 import torch
@@ -62,7 +63,7 @@ def _read(path) -> np.ndarray:
 def test_exported_parameters_load_as_they_were_exported(analysed, exported):
     """Loading the export restores the analysis with the sliders at the edits that made it: the
     render is the exported sound (the edits applied once, not twice)."""
-    state, audio, f0_plot, filter_plot, ab, status, wav, js, spectrogram, menu, *controls = voice_ui.load_params_file(
+    state, audio, ab, status, wav, js, spectrogram, menu, *controls = voice_ui.load_params_file(
         exported, voice_ui.VoiceTab())
     values = dict(zip(voice_ui.VOICE_EDITS, controls))
     assert values["transpose_semitones"] == 3 and state.session.edits.transpose_semitones == 3
@@ -73,7 +74,9 @@ def test_exported_parameters_load_as_they_were_exported(analysed, exported):
     assert loaded.shape == exported_wave.shape and np.abs(loaded - exported_wave).max() < 2 / 32767  # 16-bit step
     before = _median_f0_hz(_read(voice_ui.render_edits(analysed, *_values(transpose_semitones=3))[1]), STUDIO_RATE)
     assert abs(1200 * np.log2(_median_f0_hz(loaded, STUDIO_RATE) / before)) < 10  # not +6 st
-    assert f0_plot is not None and filter_plot is not None and ab == "Edited"
+    drawn, f0_plot, filter_plot = voice_ui.redraw(state, ())  # what follows the load in the page
+    assert isinstance(f0_plot, go.Figure) and isinstance(filter_plot, go.Figure) and ab == "Edited"
+    assert voice_ui.redraw(state, drawn)[1:] == (gr.skip(), gr.skip())  # drawn already
     assert "vowel_params.json" in status and "No recording" in status and '"Original"' in status
     # A/B "Original" is the analysis rendered without edits
     original = _read(voice_ui.listen(state, "Original"))
@@ -84,7 +87,7 @@ def test_exported_parameters_load_as_they_were_exported(analysed, exported):
     assert np.allclose(edited.f0_hz, 2 * params.f0_hz, rtol=1e-4)  # an octave, frame by frame
     cents = 1200 * np.log2(_median_f0_hz(_read(up[1]), STUDIO_RATE) / _median_f0_hz(original, STUDIO_RATE))
     assert abs(cents - 1200) < 50, cents
-    assert "transpose +12" in up[5]
+    assert "transpose +12" in up[3]
     _, wav_file, json_file, _ = voice_ui.export(up[0])  # and Export goes on from there
     assert wav_file["value"].endswith("vowel_edited.wav") and json_file["value"].endswith("vowel_params.json")
     again, again_edits = files.load(json_file["value"])
@@ -211,7 +214,7 @@ def test_no_file_says_what_to_do(analysed):
 
 def test_load_params_through_the_app(studio_url, exported, tmp_path):
     c = Client(studio_url, verbose=False)
-    audio, _, _, ab, status, _, _, _, _, transpose, *_ = c.predict(handle_file(exported), api_name="/load_params")
+    audio, ab, status, _, _, _, _, transpose, *_ = c.predict(handle_file(exported), api_name="/load_params")
     assert "No recording" in status and ab == "Edited" and transpose == 3  # the slider shows the export's edit
     loaded, sr = sf.read(audio, dtype="float32")
     original, _ = sf.read(c.predict("Original", api_name="/listen"), dtype="float32")
@@ -227,4 +230,4 @@ def test_load_params_through_the_app(studio_url, exported, tmp_path):
     with pytest.raises(AppError) as err:
         c.predict(handle_file(str(bad)), api_name="/load_params")
     assert "lacks" in str(err.value) and "Traceback" not in str(err.value)
-    assert "transpose +12" in c.predict(transpose_semitones=12, api_name="/render")[4]  # kept
+    assert "transpose +12" in c.predict(transpose_semitones=12, api_name="/render")[2]  # kept
