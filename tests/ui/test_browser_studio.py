@@ -360,9 +360,11 @@ def test_edit_one_note_then_undo_and_redo(page):
     redone, _ = _fetch_wav(page, "#voice-output")
     assert cents_between(_median_f0(redone, sr, *spans[2]), _median_f0(before, sr, *spans[2])) == pytest.approx(200, abs=10)
     # a note made longer: its start stays, the next note's end stays, the clip keeps its length
+    selected = f"({PLOT_DATA})('#voice-f0-plot').data.find(t => t.name === 'selected note')?.x.join()"
+    page.evaluate(f"() => {{ window.selectedBefore = {selected}; }}")
     _type(page, "#voice-note-length", 150)
     _wait_status(page, "#voice-status", "length 150 %")
-    page.wait_for_function(f"() => ({PLOT_DATA})('#voice-f0-plot').data.some(t => t.name === 'selected note')")
+    page.wait_for_function(f"() => {selected} !== window.selectedBefore")  # the plots come after the sound
     new_spans = _note_spans(page, "#voice-f0-plot")
     (a, b), (a2, b2) = spans[2], new_spans[2]
     assert abs(a2 - a) < 0.02 and (b2 - a2) == pytest.approx(1.5 * (b - a), rel=0.1)
