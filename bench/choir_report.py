@@ -40,7 +40,7 @@ from hiaudio import audio as audio_io  # noqa: E402
 from hiaudio.data import report_set  # noqa: E402
 from hiaudio.separation import (mixture_baseline, oracle_ratio_mask, pitch_scores,  # noqa: E402
                                 score_informed_nmf, si_sdr_batch)
-from hiaudio.separation.choir import SAMPLE_RATE, separate_choir  # noqa: E402
+from hiaudio.separation.choir import PARTS, SAMPLE_RATE, separate_choir  # noqa: E402
 
 METHODS = {  # key -> row label
     "ours_score": "ours, with the score",
@@ -82,7 +82,24 @@ def evaluate(ex) -> dict:
         pitch[key] = [pitch_scores(ref_t, ex.f0_sung_hz[v], res.times_s, res.f0_hz[v])["rpa"]
                       if (ex.f0_sung_hz[v] > 0).any() else float("nan") for v in range(n_parts)]
     return {"si_sdr_db": {k: si_sdr_batch(e, stems).tolist() for k, e in est.items()}, "pitch": pitch,
-            "blind_warnings": list(blind.warnings), "time_s": time_s}
+            "blind_warnings": list(blind.warnings), "score_warnings": list(score.warnings),
+            "confidence": {"ours_blind": blind.confidence.tolist(), "ours_score": score.confidence.tolist()},
+            "time_s": time_s}
+
+
+def unwarned_below_mixture(results: list[dict], key: str) -> tuple[int, int]:
+    """(parts of `key`'s stems below the mixture with no warning naming them or the whole run,
+    parts below the mixture): "never below the mixture without a warning" (issue 17)."""
+    warnings_of = {"ours_blind": "blind_warnings", "ours_score": "score_warnings"}[key]
+    silent = below = 0
+    for r in results:
+        for v, (ours, floor) in enumerate(zip(r["si_sdr_db"][key], r["si_sdr_db"]["mixture"])):
+            if ours < floor:
+                below += 1
+                part = PARTS[v]
+                silent += not any(w.startswith(f"the {part} ") or w.startswith("Blind separation")
+                                  for w in r[warnings_of])
+    return silent, below
 
 
 def mean_over(results: list[dict], key: str, field: str = "si_sdr_db") -> float:
@@ -133,6 +150,11 @@ def main(argv=None) -> None:
     print("\nPer part (all excerpts, top-down)")
     print(common.format_table(["method", *(f"part {i + 1}" for i in range(n_parts))],
                               [[METHODS[k], *per_part[k]] for k in METHODS]))
+    for key in ("ours_score", "ours_blind"):
+        silent, below = unwarned_below_mixture(all_results, key)
+        summary["all"][f"{key}_below_mixture"], summary["all"][f"{key}_below_mixture_unwarned"] = below, silent
+        print(f"{METHODS[key]}: {below} of {n_parts * len(all_results)} part stems below the mixture, "
+              f"{silent} of them without a warning")
     warned = summary["all"]["blind_warned"]
     print(f"\nBlind runs that warned: {warned} of {len(all_results)}. Time: ours with the score "
           f"{np.mean([r['time_s']['ours_score'] for r in all_results]):.1f} s, blind "

@@ -156,6 +156,8 @@ def run(args: argparse.Namespace) -> None:
         paths = choir.write_outputs(result, args.out)
         print(f"{args.out}: {', '.join(p.name for p in paths)} ({len(wave) / sr:.2f} s at {sr} Hz"
               f"{', score-informed' if notes else ''})")
+        print("confidence: " + ", ".join(f"{part} {c:.2f}" + (" (low)" if c < choir.LOW_CONFIDENCE else "")
+                                         for part, c in zip(result.parts, result.confidence)))
 
 
 def main(argv: list[str] | None = None) -> int:

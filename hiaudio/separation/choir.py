@@ -44,7 +44,7 @@ from hiaudio.limits import check_deadline
 from hiaudio.models import salience as salience_model
 from hiaudio.separation import comb, multif0
 from hiaudio.separation.baselines import apply_masks
-from hiaudio.separation.part_f0 import F0_HOP_S, SAMPLE_RATE, part_f0
+from hiaudio.separation.part_f0 import F0_HOP_S, MIN_SCORE_SUPPORT, SAMPLE_RATE, part_f0
 from hiaudio.separation.score import Notes, SeparationError, check_score
 from hiaudio.voice import VoiceParams, analyze, render
 
@@ -61,6 +61,7 @@ MASK_POWER = 1.5  # mask Y_v^p / sum Y^p (validation: p = 1 13.08 dB, 1.5 13.32,
 RELEASE_S = 0.4  # how long ended notes ring on (two release tracks; 0.4 s 15.59 dB, 0.5 s 15.57)
 ANALYSIS_WORKERS = min(4, os.cpu_count() or 1)  # threads fitting the combs on each STFT size, then the voice models
 SILENCE_DBFS = -60.0
+LOW_CONFIDENCE = MIN_SCORE_SUPPORT  # a part's confidence below this is called low (tab, CLI)
 
 
 @dataclasses.dataclass
@@ -74,17 +75,20 @@ class ChoirSeparation:
     synth: np.ndarray  # (V, S) each part resynthesized from its voice model
     params: list[VoiceParams]  # each part's voice model (F0, tract, source, noise)
     score_informed: bool = False
+    confidence: np.ndarray | None = None  # (V,) how far each part's stem can be trusted, 0..1 (`part_f0`)
     warnings: list[str] = dataclasses.field(default_factory=list)  # things the person should know
 
     def params_json(self) -> dict:
-        """{"format", "sample_rate", "score_informed", "voices": {part: {times_s, f0_hz, params}}}."""
+        """{"format", "sample_rate", "score_informed", "warnings",
+        "voices": {part: {confidence, times_s, f0_hz, params}}}."""
         voices = {}
         for v, part in enumerate(self.parts):
-            voices[part] = {"times_s": np.round(self.times_s, 4).tolist(),
+            confidence = None if self.confidence is None else round(float(self.confidence[v]), 3)
+            voices[part] = {"confidence": confidence, "times_s": np.round(self.times_s, 4).tolist(),
                             "f0_hz": np.round(self.f0_hz[v], 3).tolist(),
                             "params": self.params[v].to_dict()}
         return {"format": "hiaudio.choir_separation/1", "sample_rate": self.sample_rate,
-                "score_informed": self.score_informed, "voices": voices}
+                "score_informed": self.score_informed, "warnings": list(self.warnings), "voices": voices}
 
 
 def in_parallel(fn: Callable, calls: Sequence[tuple], done: Callable[[int], None] | None = None) -> list:
@@ -162,7 +166,7 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
         notes = check_score(notes, len(x) / SAMPLE_RATE, n_voices)
 
     report(0.05, "finding each part's pitch")
-    times_s, f0_hz, warnings = part_f0(x, n_voices, notes, assets)
+    times_s, f0_hz, confidence, warnings = part_f0(x, n_voices, notes, assets)
 
     report(0.3, "separating the parts by synthesis")
     stems = fitted_stems(x, f0_hz, split=notes is not None)  # (V, S)
@@ -182,7 +186,8 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
     report(1.0, "done")
     return ChoirSeparation(sample_rate=SAMPLE_RATE, mixture=x, parts=PARTS[:n_voices], times_s=times_s,
                            f0_hz=f0_hz.astype(np.float32), stems=stems, synth=synth.astype(np.float32),
-                           params=params, score_informed=notes is not None, warnings=warnings)
+                           params=params, score_informed=notes is not None, confidence=confidence.astype(np.float32),
+                           warnings=warnings)
 
 
 def write_outputs(result: ChoirSeparation, out_dir: str | Path) -> list[Path]:

@@ -9,8 +9,8 @@ intonation, vibrato and glides are the singer's, not the score's); where the rid
 the score's pitch is kept. Then each part's F0 is re-read to a few cents by a harmonic sum on
 the mixture (`refine_f0`).
 
-    times_s, f0_hz, warnings = part_f0(x, n_voices=4)             # blind
-    times_s, f0_hz, _ = part_f0(x, 4, notes=load_score(path, 4))  # near the score
+    times_s, f0_hz, confidence, warnings = part_f0(x, n_voices=4)             # blind
+    times_s, f0_hz, confidence, _ = part_f0(x, 4, notes=load_score(path, 4))  # near the score
 """
 from __future__ import annotations
 
@@ -43,10 +43,31 @@ REFINE_MEDIAN_FRAMES = 9
 MIN_LINE_SHARE = 0.15  # n lines are sung if at least this share of the sounding frames has n at once
 
 
+# How far each part's stem can be trusted (`part_f0`'s confidence, 0..1).
+# Blind, no measure taken on the clip predicted which stems beat the mixture on renderer families
+# left out of the fit (salience along the path, voiced share, energy share, agreement of the two
+# STFT fits or of the three salience models: leave-one-family-out on the tuning set, the parts
+# left unwarned were below the mixture 40-100 % of the time; BENCHMARKS.md, "Confidence"). So a
+# blind part's confidence is the share of that part's stems that beat the mixture on the tuning
+# set (72 parts, d9469fb), and every blind result carries BLIND_WARNING.
+BLIND_PART_CONFIDENCE = (0.67, 0.22, 0.50, 0.56)  # soprano, alto, tenor, bass (top-down)
+BLIND_WARNING = ("Blind separation: each part's line is guessed from the mixture alone, and on choirs unlike our "
+                 "training renders about half of the stems came out worse than the mixture itself (confidence: {parts}). "
+                 "Give the score (MIDI or MusicXML) for stems you can rely on.")
+# With the score, a part's confidence is the share of its scored frames where a salience ridge
+# was found near the score's note (`score_support`). On the tuning set with the right score, 64
+# of 72 parts reach MIN_SCORE_SUPPORT, and the 8 below it include the stems furthest under the
+# oracle mask (10-23 dB; one under the mixture); with every note two semitones off, no part
+# passes 0.52 (a semitone off is within the search's reach, and is not seen). Below it, the part
+# is said to be hard to hear or not to follow its score.
+MIN_SCORE_SUPPORT = 0.5
+
+
 def part_f0(x: np.ndarray, n_voices: int, notes: Sequence[Notes] | None = None,
-            assets: Sequence[str] = salience_model.ASSETS) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(times_s (T,), f0_hz (V, T) on the F0_HOP_S grid, warnings) of the mixture x (S,) at
-    SAMPLE_RATE; notes: per part (top-down) the score's notes, checked, or None for blind."""
+            assets: Sequence[str] = salience_model.ASSETS) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """(times_s (T,), f0_hz (V, T) on the F0_HOP_S grid, confidence (V,), warnings) of the
+    mixture x (S,) at SAMPLE_RATE; notes: per part (top-down) the score's notes, checked, or None
+    for blind. The confidence and the warnings are the module's BLIND_* and MIN_SCORE_SUPPORT's."""
     sal = part_salience(x, assets)  # (T, K)
     times_s = np.arange(sal.shape[0]) * F0_HOP_S
     warnings: list[str] = []
@@ -59,10 +80,38 @@ def part_f0(x: np.ndarray, n_voices: int, notes: Sequence[Notes] | None = None,
                                         int(F0_HOP_S * SAMPLE_RATE * 4), mode="same"))
         loud = frame_rms[np.clip((times_s * SAMPLE_RATE).astype(int), 0, len(x) - 1)] > 10 ** (-40 / 20) * peak
         warnings = check_parts_found(f0_hz, loud, n_voices)
+        confidence = np.array(BLIND_PART_CONFIDENCE[:n_voices])
+        parts = ", ".join(f"{multif0.PARTS[v]} {c:.2f}" for v, c in enumerate(confidence))
+        warnings.append(BLIND_WARNING.format(parts=parts))
     else:
         hop = round(F0_HOP_S * SAMPLE_RATE)
-        f0_hz = f0_near_score(sal, np.stack([score_f0(p, len(times_s), hop, SAMPLE_RATE) for p in notes]))
-    return times_s, refine_f0(x, f0_hz), warnings
+        score_hz = np.stack([score_f0(p, len(times_s), hop, SAMPLE_RATE) for p in notes])
+        f0_hz = f0_near_score(sal, score_hz)
+        confidence = score_support(sal, score_hz)
+        for v in np.nonzero(confidence < MIN_SCORE_SUPPORT)[0]:
+            warnings.append(f"the {multif0.PARTS[v]} is heard near its score's notes in only {confidence[v]:.0%} of "
+                            "its time: the score may not be this recording's (check its pitch and where it starts), "
+                            "or the part is hard to hear. Its stem may be poor, even worse than the mixture itself.")
+    return times_s, refine_f0(x, f0_hz), confidence, warnings
+
+
+def score_support(salience: np.ndarray, score_hz: np.ndarray, tolerance_cents: float = SCORE_TOLERANCE_CENTS,
+                  min_salience: float = SCORE_MIN_SALIENCE) -> np.ndarray:
+    """Per part, the share of its scored frames whose salience reaches min_salience within
+    tolerance_cents of the score's note: salience (T, K), score_hz (V, T) -> (V,); 0 for a part
+    the score leaves silent. (`f0_near_score` keeps the score's pitch in the other frames.)"""
+    n_frames, n_bins = salience.shape
+    score_hz = score_hz[:, :n_frames]
+    half = int(np.ceil(tolerance_cents / salience_model.BIN_CENTS))
+    out = np.zeros(score_hz.shape[0])
+    for v in range(score_hz.shape[0]):
+        t = np.nonzero(score_hz[v] > 0)[0]
+        if len(t) == 0:
+            continue
+        centre = np.round(cents_between(score_hz[v, t], salience_model.F0_MIN_HZ) / salience_model.BIN_CENTS)
+        cand = np.clip(centre.astype(np.int64)[:, None] + np.arange(-half, half + 1), 0, n_bins - 1)  # (N, W)
+        out[v] = float((salience[t[:, None], cand].max(1) >= min_salience).mean())
+    return out
 
 
 @on_gpu

@@ -79,6 +79,14 @@ def _status(state: ChoirTab) -> str:
                       for v, name in enumerate(s.names))
 
 
+def _confidence(s: choir_session.ChoirSession, v: int) -> str:
+    """", confidence 0.xx" (" — low" under choir.LOW_CONFIDENCE) for a part's label; "" when unknown."""
+    confidence = s.separation.confidence
+    if confidence is None:
+        return ""
+    return f", confidence {confidence[v]:.2f}" + (" — low" if confidence[v] < choir.LOW_CONFIDENCE else "")
+
+
 def _part_players(state: ChoirTab, only: int | None = None) -> list:
     """One update per part slot: the part's audio and label, hidden beyond the separated parts.
 
@@ -90,7 +98,7 @@ def _part_players(state: ChoirTab, only: int | None = None) -> list:
         if only is not None and v != only:
             out.append(gr.skip())
         elif v < len(s.names):
-            label = f"{PARTS[v]} ({'edited' if s.edited(v) else 'separated'})"
+            label = f"{PARTS[v]} ({'edited' if s.edited(v) else 'separated'}{_confidence(s, v)})"
             out.append(gr.update(value=_player(state, s.audio[v], PARTS[v]), label=label, visible=True))
         else:
             out.append(gr.update(value=None, visible=False))
@@ -139,7 +147,7 @@ def separate_clip(path: str | None, score_path: str | None, n_voices, state: Cho
     s = new.session
     status = (f"Separated **{Path(path).name}** ({len(wave) / sr:.1f} s) into {n_voices} parts in {took_s:.1f} s"
               f"{' with its score' if notes else ' from the mixture alone'}. Pick a part to edit below.  \n"
-              + _status(new))
+              + "".join(f"⚠ {note}  \n" for note in warnings + result.warnings) + _status(new))
     key, mode = choir_session.estimate_key(result.f0_hz)
     return (new, status, _remix(new), _figure(new, 0), None, *_part_players(new),
             gr.update(choices=list(s.names), value=s.names[0]),

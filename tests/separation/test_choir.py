@@ -59,6 +59,25 @@ def test_score_informed_follows_the_score(duet):
     assert np.all(si_sdr_batch(result.stems, stems) > 10.0)  # 13.7 / 14.7 dB measured
 
 
+def test_confidence_with_the_score_and_without(duet):
+    """With its own score each part is heard near its notes (high confidence, no warning); with
+    every note two semitones off, each part is flagged; blind, the tuning set's rates and the
+    blind warning that asks for the score."""
+    from hiaudio.separation.part_f0 import BLIND_PART_CONFIDENCE, MIN_SCORE_SUPPORT
+
+    _, mix, notes = duet
+    right = separate_choir(mix, SR, 2, notes=notes, analyze_voices=False)
+    assert np.all(right.confidence > 0.8), right.confidence
+    assert right.warnings == []
+    off = [[(p + 2, a, d) for p, a, d in part] for part in notes]
+    wrong = separate_choir(mix, SR, 2, notes=off, analyze_voices=False)
+    assert np.all(wrong.confidence < MIN_SCORE_SUPPORT), wrong.confidence
+    assert [w.split(" is heard")[0] for w in wrong.warnings] == ["the soprano", "the alto"]
+    blind = separate_choir(mix, SR, 2, analyze_voices=False)
+    assert blind.confidence.tolist() == pytest.approx(BLIND_PART_CONFIDENCE[:2])
+    assert "Give the score" in blind.warnings[-1] and "alto 0.22" in blind.warnings[-1]
+
+
 def test_parts_analysed_on_threads_as_one_by_one(duet, monkeypatch):
     """The combs (one fit per STFT size) and the voice models are fitted on worker threads; the
     result is the sequential one, in part order. On the CPU: a GPU's atomic sums are not
@@ -84,8 +103,10 @@ def test_params_json_per_voice(duet, tmp_path):
     assert {p.name for p in paths} == {"soprano.wav", "soprano_synth.wav", "alto.wav", "alto_synth.wav",
                                        "params.json"}
     data = json.loads((tmp_path / "params.json").read_text())
+    assert any(w.startswith("Blind separation") for w in data["warnings"])  # blind: always said
     for part in ("soprano", "alto"):
         voice = data["voices"][part]
+        assert 0.0 <= voice["confidence"] <= 1.0
         assert len(voice["times_s"]) == len(voice["f0_hz"])
         assert min(voice["f0_hz"]) == 0.0 or min(voice["f0_hz"]) > 50  # 0 where unvoiced
         VoiceParams.from_dict(voice["params"]).validate()  # the rest of the voice model, checked
@@ -126,6 +147,11 @@ def test_cli_separate_and_its_errors(duet, tmp_path, capsys):
     assert main(["separate", str(wav), "--out", str(tmp_path / "out"), "--voices", "2",
                  "--score", str(tmp_path / "duet.mid")]) == 0
     assert (tmp_path / "out" / "alto.wav").exists() and (tmp_path / "out" / "params.json").exists()
+    out = capsys.readouterr()
+    assert "confidence: soprano 0.9" in out.out or "confidence: soprano 1.00" in out.out, out.out
+    assert main(["separate", str(wav), "--out", str(tmp_path / "o1"), "--voices", "2"]) == 0
+    out = capsys.readouterr()
+    assert "alto 0.22 (low)" in out.out and "warning: Blind separation" in out.err
 
     (tmp_path / "bad.mid").write_bytes(b"MThd not really a midi file")
     assert main(["separate", str(wav), "--out", str(tmp_path / "o2"), "--voices", "2",

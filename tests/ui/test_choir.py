@@ -52,6 +52,9 @@ def test_separate_the_example_with_its_score(separated):
     assert corr > 0.99
     for name in ("soprano", "alto", "tenor", "bass"):
         assert np.isfinite(_trace(plot, name)).sum() > 100  # each part's F0 drawn
+    labels = [p["label"] for p in players[:4]]
+    assert all(label.startswith(f"{n} (separated, confidence ") for label, n in zip(labels, choir_ui.PARTS)), labels
+    assert "⚠" not in status  # its own score, heard: nothing to warn about
 
 
 def test_reharmonize_the_tenor_a_third_up_and_mute_the_rest(separated):
@@ -122,3 +125,13 @@ def test_a_clip_over_the_tabs_limit_is_refused_and_the_session_kept(separated, t
     with pytest.raises(AppError, match=f"limit is {choir_ui.MAX_CHOIR_S:.0f} s"):
         c.predict(handle_file(str(long_clip)), None, 4, api_name="/separate")
     assert "soprano**: transpose +1 st" in c.predict("soprano", *_edit_values(transpose_semitones=1), api_name="/choir_edit")[0]
+
+
+def test_blind_separation_says_so_in_the_status_and_labels(monkeypatch):
+    """Without the score the status keeps the blind warning (a toast goes away) and the alto,
+    the part that beat the mixture least often on the tuning set, is labelled low."""
+    monkeypatch.setattr(choir_ui.gr, "Warning", lambda message: None)  # no page to toast on
+    out = choir_ui.separate_clip(EXAMPLE, None, 4, choir_ui.ChoirTab(), progress=lambda *a, **k: None)
+    status, players = out[1], out[5:9]
+    assert "from the mixture alone" in status and "⚠ Blind separation" in status and "Give the score" in status
+    assert players[1]["label"] == "alto (separated, confidence 0.22 — low)"
