@@ -154,6 +154,16 @@ def _validate(task: Task, model: torch.nn.Module, cfg: TrainConfig, device, auto
     return {k: v / max(count, 1) for k, v in totals.items()}
 
 
+def start_from(model: torch.nn.Module, task: Task, path: str) -> None:
+    """Load a checkpoint's weights into a new run's model: the same model and settings, or a
+    ValueError that says which differ."""
+    data = checkpoints.read_checkpoint(path)
+    if data.get("model") != task.model_name or data.get("kwargs") != task.model_kwargs:
+        raise ValueError(f"init_from {path} holds a {data.get('model')} model with settings {data.get('kwargs')}, "
+                         f"not the {task.model_name} with {task.model_kwargs} this run trains; set the same settings")
+    model.load_state_dict(data["state"])
+
+
 def fit(task: Task, cfg: TrainConfig, model_label: str | None = None) -> dict:
     """Train `task` under `cfg`; returns the final metrics (also in out_dir/eval.json)."""
     label = model_label or task.model_name
@@ -178,6 +188,8 @@ def fit(task: Task, cfg: TrainConfig, model_label: str | None = None) -> dict:
         _set_rng_state(data["rng"])
     else:
         seed_everything(cfg.seed + rt.rank)
+        if cfg.init_from:
+            start_from(model, task, cfg.init_from)
     ddp_model = model
     if rt.world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(

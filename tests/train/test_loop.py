@@ -68,3 +68,20 @@ def test_config_resolution_and_errors(tmp_path):
         resolve(train_fixture.Config, None, ["nonsense=1"])
     with pytest.raises(ValueError, match="unknown model"):
         tasks.task_module("no_such_model")
+
+
+def test_a_new_run_starts_from_a_shipped_checkpoint(tmp_path):
+    """init_from: the new run's first weights are the checkpoint's; other settings are refused."""
+    from hiaudio.train import cards
+
+    from hiaudio.checkpoints import read_checkpoint
+
+    _, _, out = run(tmp_path, "first", steps=30)
+    shipped = cards.ship(out, "tiny.pt", "test", assets_dir=tmp_path / "assets")
+    _, fresh, _ = run(tmp_path, "fresh", steps=1, lr=1e-9)
+    _, started, _ = run(tmp_path, "second", steps=1, lr=1e-9, init_from=str(shipped))
+    weights = read_checkpoint(shipped)["state"]
+    assert all(torch.allclose(weights[k], v, atol=1e-6) for k, v in started.state_dict().items())
+    assert not all(torch.allclose(weights[k], v, atol=1e-6) for k, v in fresh.state_dict().items())
+    with pytest.raises(ValueError, match="init_from .* settings"):
+        run(tmp_path, "third", steps=1, hidden=8, init_from=str(shipped))

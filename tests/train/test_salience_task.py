@@ -49,3 +49,37 @@ def test_a_few_training_steps_lower_the_loss(tmp_path, monkeypatch):
     losses = [float(r[3]) for r in rows if r[1] == "train" and r[2] == "loss"]
     assert np.mean(losses[-2:]) < losses[0]
     assert json.loads((tmp_path / "run" / "eval.json").read_text())["model"] == "salience"
+
+
+def test_choir_items_come_at_the_models_rate_with_their_sung_pitch():
+    """A choir excerpt at 22.05 kHz with 3 parts: the crop is resampled to 16 kHz, its F0 rows
+    (the sections' sung F0, 5 ms frames at any rate) padded to MAX_PARTS for batching."""
+    from hiaudio.data.render import ChoraleExample
+    from hiaudio.models.salience import HOP, SAMPLE_RATE
+    from hiaudio.train.salience_task import MAX_PARTS, _Frames
+
+    rate, seconds = 22050, 1.0
+    n = int(rate * seconds)
+    frames = n // 110 + 1
+    t = np.arange(n) / rate
+    stems = np.stack([0.2 * np.sin(2 * np.pi * hz * t) for hz in (440.0, 330.0, 220.0)]).astype(np.float32)
+    score = np.tile(np.array([[440.0], [330.0], [220.0]], np.float32), (1, frames))
+    ex = ChoraleExample(mixture=stems.sum(0), stems=stems, f0_hz=score, sample_rate=rate, hop_samples=110,
+                        meta={}, f0_sung_hz=score * 1.01)
+
+    class OneExample:
+        def __len__(self):
+            return 1
+
+        def example(self, i):
+            return ex
+
+    mix, f0 = _Frames([OneExample()], None, seed=0, sung=True)[0]
+    assert abs(len(mix) - SAMPLE_RATE * seconds) <= 1
+    assert f0.shape == (MAX_PARTS, len(mix) // HOP + 1)
+    assert torch.allclose(f0[:3, 10], torch.tensor([444.4, 333.3, 222.2])) and not f0[3:].any()
+    spectrum = np.abs(np.fft.rfft(mix.numpy()))
+    peaks = sorted(np.argsort(spectrum)[-3:] * SAMPLE_RATE / len(mix))
+    assert np.allclose(peaks, [220.0, 330.0, 440.0], atol=2)  # the same tones, at 16 kHz
+    _, score_rows = _Frames([OneExample()], None, seed=0)[0]
+    assert torch.allclose(score_rows[0, 10], torch.tensor(440.0))  # chorales: the score's F0
