@@ -1,4 +1,4 @@
-"""Mel -> waveform: Griffin-Lim, WaveGrad and GLA-Grad, and the metrics that compare them.
+"""Mel -> waveform: Griffin-Lim, WaveGrad, GLA-Grad and SpecDiff-GAN, and the metrics that compare them.
 
 Every method takes a clip at 16 kHz, computes its mel with the one front end
 (`hiaudio.dsp.spectral.MEL`) and inverts that mel; nothing else of the clip is used.
@@ -12,6 +12,12 @@ GLA-Grad (Liu, Baoueb, Fontaine, Le Roux & Richard, ICASSP 2024): the WaveGrad r
 where after each of the first `n_projected` (noisiest) steps the waveform estimate is replaced
 by a few fast Griffin-Lim iterations toward the target magnitude (the mel's pseudo-inverse),
 started from the estimate's own phase. Same checkpoint as WaveGrad; no retraining.
+
+SpecDiff-GAN (Baoueb et al. 2024): one pass of a HiFi-GAN-like generator (`models.specdiff_gan`),
+trained against discriminators that saw audio through a spectrally shaped forward diffusion.
+
+`Vocoded.notes` says when a setting is one the model was not tuned for (a step count without a
+searched noise schedule); the tab shows it beside the result.
 """
 from __future__ import annotations
 
@@ -26,15 +32,17 @@ import torch
 from hiaudio import checkpoints
 from hiaudio.device import on_gpu, pick_device
 from hiaudio.dsp import spectral
-from hiaudio.models import wavegrad  # importing it registers the class
+from hiaudio.models import specdiff_gan, wavegrad  # importing them registers the classes
 from hiaudio.studio import plots
 
-METHODS = ("griffin-lim", "wavegrad", "gla-grad")
+METHODS = ("griffin-lim", "wavegrad", "gla-grad", "specdiff-gan")
+DIFFUSION_METHODS = ("wavegrad", "gla-grad")  # the methods that take reverse steps
 SAMPLE_RATE = spectral.MEL.sample_rate
 GRIFFIN_LIM_ITERS = 64  # fast-GLA iterations of the Griffin-Lim baseline
 DEFAULT_STEPS = 6  # reverse steps of WaveGrad and GLA-Grad unless asked otherwise
 MAX_STEPS = 200
 CHECKPOINT = "wavegrad.pt"
+GAN_CHECKPOINT = "specdiff_gan.pt"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,9 +59,10 @@ class GlaGradSettings:
 class Vocoded:
     audio: np.ndarray  # (S,) float32 in [-1, 1] at SAMPLE_RATE
     method: str
-    n_steps: int | None  # reverse steps (None for Griffin-Lim)
+    n_steps: int | None  # reverse steps (None for Griffin-Lim and SpecDiff-GAN)
     compute_s: float  # wall time of the inversion (mel included)
     rtf: float  # compute_s / clip duration
+    notes: tuple[str, ...] = ()  # settings the model was not tuned for, said in words
 
     @property
     def label(self) -> str:
@@ -65,6 +74,27 @@ def load_wavegrad():
     model, _ = checkpoints.load_asset(CHECKPOINT, expected="wavegrad")
     assert isinstance(model, wavegrad.WaveGrad)
     return model
+
+
+def load_specdiff_gan():
+    """The shipped SpecDiff-GAN generator (assets/specdiff_gan.pt), loaded once per process."""
+    model, _ = checkpoints.load_asset(GAN_CHECKPOINT, expected="specdiff_gan")
+    assert isinstance(model, specdiff_gan.Generator)
+    return model
+
+
+def untuned_notes(method: str, n_steps: int | None, model=None) -> tuple[str, ...]:
+    """What about this request the model was not tuned for (empty when nothing)."""
+    if method not in DIFFUSION_METHODS:
+        return ()
+    model = model if model is not None else load_wavegrad()
+    searched = getattr(model, "is_searched", lambda n: False)
+    if searched(n_steps):
+        return ()
+    known = [n for n in wavegrad.SEARCHED_STEPS if searched(n)]
+    return (f"{n_steps} steps: no noise schedule was searched for this count"
+            + (f" (searched: {', '.join(map(str, known))}); a geometric schedule between the nearest searched "
+               "one's end points is used, quality unmeasured" if known else "; quality unmeasured"),)
 
 
 def gla_projection(target_mag: torch.Tensor, length: int, settings: GlaGradSettings):
@@ -91,7 +121,12 @@ def invert_mel(mel: torch.Tensor, length: int, method: str, n_steps: int | None 
     if method == "griffin-lim":
         return spectral.griffin_lim(spectral.mel_to_magnitude(mel), n_iter=GRIFFIN_LIM_ITERS, length=length)
 
-    device = pick_device()  # the network and the projections run there; the noise is drawn on the CPU
+    device = pick_device()
+    if method == "specdiff-gan":
+        model = (model if model is not None else load_specdiff_gan()).to(device)
+        log_mel = torch.log(mel[..., :-1].clamp(min=spectral.MEL.log_floor)).to(device)  # (B, M, T - 1)
+        with torch.no_grad():
+            return model(log_mel).cpu()  # the network and the projections run there; the noise is drawn on the CPU
     model = (model if model is not None else load_wavegrad()).to(device)
     mel = mel.to(device)
     betas = model.inference_betas(n_steps or DEFAULT_STEPS)
@@ -110,7 +145,7 @@ def vocode(wave: np.ndarray, method: str, n_steps: int | None = None,
     """Mel of `wave` (S,) at 16 kHz, inverted by `method`: audio of the input's length, in [-1, 1]."""
     if method not in METHODS:
         raise ValueError(f"unknown vocoder {method!r}; choose one of: {', '.join(METHODS)}")
-    if method == "griffin-lim":
+    if method in ("griffin-lim", "specdiff-gan"):
         n_steps = None
     else:
         n_steps = DEFAULT_STEPS if n_steps is None else int(n_steps)
@@ -132,7 +167,8 @@ def vocode(wave: np.ndarray, method: str, n_steps: int | None = None,
     out = invert_mel(mel, padded, method, n_steps, model, generator, gla)[0, :wave.size]
     audio = out.clamp(-1.0, 1.0).float().numpy()
     compute_s = time.perf_counter() - start
-    return Vocoded(audio, method, n_steps, compute_s, compute_s / (wave.size / SAMPLE_RATE))
+    return Vocoded(audio, method, n_steps, compute_s, compute_s / (wave.size / SAMPLE_RATE),
+                   untuned_notes(method, n_steps, model))
 
 
 def score(reference: np.ndarray, estimate: np.ndarray) -> dict:

@@ -1,4 +1,4 @@
-"""hiaudio/studio/vocode.py: mel -> audio by Griffin-Lim, WaveGrad and GLA-Grad; the CLI's vocode."""
+"""hiaudio/studio/vocode.py: mel -> audio by Griffin-Lim, WaveGrad, GLA-Grad and SpecDiff-GAN; the CLI's vocode."""
 import numpy as np
 import pytest
 import soundfile as sf
@@ -6,7 +6,7 @@ import torch
 
 from hiaudio import cli
 from hiaudio.dsp import spectral
-from hiaudio.models import wavegrad
+from hiaudio.models import specdiff_gan, wavegrad
 from hiaudio.studio import vocode
 from tests.helpers import harmonic_voice
 
@@ -25,14 +25,21 @@ def tiny_model():
     return wavegrad.WaveGrad(channels=(8, 8, 8, 8, 8)).eval()
 
 
+@pytest.fixture(scope="module")
+def tiny_gan():
+    torch.manual_seed(0)
+    return specdiff_gan.Generator(channels=16, upsample=(8,)).eval()
+
+
 # ---- every method -----------------------------------------------------------------------------
 @pytest.mark.parametrize("method", vocode.METHODS)
 @pytest.mark.parametrize("n_samples", [5000, 8192])
 def test_every_method_returns_finite_audio_of_the_input_length_within_full_scale(method, n_samples,
-                                                                                 tiny_model):
+                                                                                 tiny_model, tiny_gan):
     audio, _ = harmonic_voice(200.0, SR, duration_s=n_samples / SR)
     audio = audio / np.abs(audio).max()  # full scale: the inversion must not clip past it
-    out = vocode.vocode(audio, method, n_steps=3, model=tiny_model, generator=torch.Generator().manual_seed(0))
+    model = tiny_gan if method == "specdiff-gan" else tiny_model
+    out = vocode.vocode(audio, method, n_steps=3, model=model, generator=torch.Generator().manual_seed(0))
     assert out.audio.shape == audio.shape and out.audio.dtype == np.float32
     assert np.isfinite(out.audio).all() and np.abs(out.audio).max() <= 1.0
     assert out.rtf > 0
@@ -72,6 +79,26 @@ def test_cli_vocodes_a_file_to_the_same_length(tmp_path, voice):
     assert cli.main(["vocode", str(src), "--method", "wavegrad", "--steps", "2", "--out", str(out)]) == 0
     wave, sr = sf.read(out, dtype="float32")
     assert sr == SR and len(wave) == len(voice) and np.isfinite(wave).all()
+
+
+def test_cli_vocodes_with_specdiff_gan(tmp_path, voice, tiny_gan, monkeypatch, capsys):
+    monkeypatch.setattr(vocode, "load_specdiff_gan", lambda: tiny_gan)
+    src, out = tmp_path / "in.wav", tmp_path / "out.wav"
+    sf.write(src, voice, SR)
+    assert cli.main(["vocode", str(src), "--method", "specdiff-gan", "--out", str(out)]) == 0
+    wave, sr = sf.read(out, dtype="float32")
+    assert sr == SR and len(wave) == len(voice) and np.isfinite(wave).all()
+    assert "specdiff-gan" in capsys.readouterr().out
+
+
+def test_a_step_count_without_a_searched_schedule_is_marked(voice, tiny_model):
+    model = wavegrad.WaveGrad(channels=(8, 8, 8, 8, 8)).eval()
+    assert vocode.vocode(voice, "wavegrad", 6, model=model).notes  # nothing searched yet
+    model.set_schedule(6, wavegrad.geometric_betas(6, 1e-4, 0.7))
+    assert vocode.vocode(voice, "wavegrad", 6, model=model).notes == ()
+    notes = vocode.vocode(voice, "gla-grad", 12, model=model).notes
+    assert len(notes) == 1 and "12 steps" in notes[0] and "searched: 6" in notes[0]
+    assert vocode.vocode(voice, "griffin-lim").notes == ()
 
 
 def test_cli_bad_input_exits_2_with_a_message(tmp_path, capsys, voice):
