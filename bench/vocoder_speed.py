@@ -4,8 +4,8 @@
 
 The studio's speech example (assets/examples/speech_en.wav, resampled to 16 kHz and repeated to
 10 s) is vocoded by `hiaudio.studio.vocode.vocode` -- the mel, its inversion and the clamp, as
-the Vocoder tab runs it -- with Griffin-Lim, WaveGrad and GLA-Grad (6 and 25 reverse steps,
-the default GLA-Grad settings), on the CPU (torch at one thread, as the studio runs) and on the
+the Vocoder tab runs it -- with Griffin-Lim, SpecDiff-GAN, WaveGrad and GLA-Grad (6 and 25
+reverse steps, the default GLA-Grad settings), on the CPU (torch at one thread, as the studio runs) and on the
 GPU when torch sees one (WaveGrad's network and GLA-Grad's projections run there; Griffin-Lim
 stays on the CPU). Median and best of `repeats` runs after one untimed run; real-time factor =
 compute time / clip duration. Quality is bench/vocoders.py's business: the same code runs here.
@@ -28,7 +28,8 @@ from hiaudio.studio import vocode  # noqa: E402
 
 CLIP = Path(__file__).resolve().parents[1] / "assets" / "examples" / "speech_en.wav"
 DURATION_S = 10.0
-METHODS = (("griffin-lim", None), ("wavegrad", 6), ("gla-grad", 6), ("wavegrad", 25), ("gla-grad", 25))
+METHODS = (("griffin-lim", None), ("specdiff-gan", None), ("wavegrad", 6), ("gla-grad", 6), ("wavegrad", 25),
+           ("gla-grad", 25))
 
 
 def main(argv=None) -> None:
@@ -57,7 +58,8 @@ def main(argv=None) -> None:
     common.use_device(None)
 
     print(f"\nVocoding a {DURATION_S:.0f} s clip ({CLIP.name}, repeated), torch threads {torch.get_num_threads()}")
-    print(common.format_table(["method", "device", "median (s)", "best (s)", "RTF"], rows[:-1], "{:.3f}"))
+    print(common.format_table(["method", "device", "median (s)", "best (s)", "RTF", "x real time (best)"],
+                              [None if r is None else r + [DURATION_S / r[3]] for r in rows[:-1]], "{:.3f}"))
     path = common.write_results("vocoder_speed", {"clip": CLIP.name, "duration_s": DURATION_S,
                                                   "devices": devices, "timings_s": results})
     print(f"wrote {path}")

@@ -22,6 +22,7 @@ searched noise schedule); the tab shows it beside the result.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 import warnings
@@ -43,6 +44,7 @@ DEFAULT_STEPS = 6  # reverse steps of WaveGrad and GLA-Grad unless asked otherwi
 MAX_STEPS = 200
 CHECKPOINT = "wavegrad.pt"
 GAN_CHECKPOINT = "specdiff_gan.pt"
+QUALITY_FILE = "vocoder_quality.json"  # measured on unseen voices by bench/vocoders.py --write-quality
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,18 +85,45 @@ def load_specdiff_gan():
     return model
 
 
-def untuned_notes(method: str, n_steps: int | None, model=None) -> tuple[str, ...]:
-    """What about this request the model was not tuned for (empty when nothing)."""
+def untuned_notes(method: str, n_steps: int | None, model=None,
+                  gla: GlaGradSettings | None = None) -> tuple[str, ...]:
+    """What about this request the model was not tuned for, in words (empty when nothing)."""
     if method not in DIFFUSION_METHODS:
         return ()
+    notes = []
     model = model if model is not None else load_wavegrad()
     searched = getattr(model, "is_searched", lambda n: False)
-    if searched(n_steps):
-        return ()
-    known = [n for n in wavegrad.SEARCHED_STEPS if searched(n)]
-    return (f"{n_steps} steps: no noise schedule was searched for this count"
-            + (f" (searched: {', '.join(map(str, known))}); a geometric schedule between the nearest searched "
-               "one's end points is used, quality unmeasured" if known else "; quality unmeasured"),)
+    if not searched(n_steps):
+        known = [n for n in wavegrad.SEARCHED_STEPS if searched(n)]
+        notes.append(f"{n_steps} steps: no noise schedule was searched for this count"
+                     + (f" (searched: {', '.join(map(str, known))}); a geometric schedule between the nearest "
+                        "searched one's end points is used, quality unmeasured" if known else "; quality unmeasured"))
+    if method == "gla-grad" and gla is not None:
+        tuned = GlaGradSettings()
+        if (gla.n_projected, gla.n_iter) != (tuned.n_projected, tuned.n_iter) or n_steps != DEFAULT_STEPS:
+            notes.append(f"GLA-Grad projecting {min(gla.n_projected, n_steps)} of {n_steps} steps with "
+                         f"{gla.n_iter} iterations: the setting chosen on validation voices is {tuned.n_projected} of "
+                         f"{DEFAULT_STEPS} with {tuned.n_iter}")
+    return tuple(notes)
+
+
+def measured_quality() -> dict:
+    """{method label: {"method", "n_steps", "pesq_wb": {"mean", "std", "n"}, "stoi": ..., "rtf_1_thread"}}
+    on voices never heard in training, as bench/vocoders.py measured them ({} before it has)."""
+    path = checkpoints.ASSETS_DIR / QUALITY_FILE
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text())
+
+
+def quality_line(method: str, n_steps: int | None, quality: dict | None = None) -> str:
+    """One line on how `method` (at `n_steps`) scored on unseen voices, or '' when it was not measured."""
+    quality = measured_quality() if quality is None else quality
+    for label, q in quality.get("methods", {}).items():
+        if q["method"] == method and q["n_steps"] == n_steps:
+            return (f"unseen voices ({quality.get('n_clips', '?')} clips): PESQ-WB {q['pesq_wb']['mean']:.2f} "
+                    f"± {q['pesq_wb']['std']:.2f}, STOI {q['stoi']['mean']:.3f}")
+    return ""
 
 
 def gla_projection(target_mag: torch.Tensor, length: int, settings: GlaGradSettings):
@@ -168,7 +197,7 @@ def vocode(wave: np.ndarray, method: str, n_steps: int | None = None,
     audio = out.clamp(-1.0, 1.0).float().numpy()
     compute_s = time.perf_counter() - start
     return Vocoded(audio, method, n_steps, compute_s, compute_s / (wave.size / SAMPLE_RATE),
-                   untuned_notes(method, n_steps, model))
+                   untuned_notes(method, n_steps, model, gla))
 
 
 def score(reference: np.ndarray, estimate: np.ndarray) -> dict:

@@ -1,5 +1,7 @@
-"""The studio's "Vocoders" tab: a clip's mel inverted by Griffin-Lim, WaveGrad and GLA-Grad, side
-by side, each result shown as soon as it is ready.
+"""The studio's "Vocoders" tab: a clip's mel inverted by Griffin-Lim, WaveGrad, GLA-Grad and
+SpecDiff-GAN, side by side, each result shown as soon as it is ready, each player labelled with
+how that method scored on voices it never heard (assets/vocoder_quality.json, bench/vocoders.py),
+and any setting the model was not tuned for said in the table's note column.
 
 The handler `vocode_clip` is a plain generator over (path, methods, steps, GLA settings, seed);
 the pipeline is `hiaudio.studio.vocode`. Nothing is kept between requests, so the tab needs no
@@ -21,8 +23,9 @@ from hiaudio.ui.common import guard, limits_note, pcm16
 
 MAX_VOCODE_S = 10.0  # the tab vocodes at most this much of a clip: all methods at 25 steps take ~25 s
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "examples"
-TABLE_HEADERS = ["method", "PESQ-WB", "STOI", "log-mel distance (dB)", "RTF", "time (s)"]
-METHOD_LABELS = {"griffin-lim": "Griffin-Lim", "wavegrad": "WaveGrad", "gla-grad": "GLA-Grad"}
+TABLE_HEADERS = ["method", "PESQ-WB", "STOI", "log-mel distance (dB)", "RTF", "time (s)", "note"]
+METHOD_LABELS = {"griffin-lim": "Griffin-Lim", "wavegrad": "WaveGrad", "gla-grad": "GLA-Grad",
+                 "specdiff-gan": "SpecDiff-GAN"}
 
 
 def load_clip(path: str | None) -> tuple[np.ndarray, str]:
@@ -58,13 +61,15 @@ def vocode_clip(path: str | None, methods: list[str], n_steps: int, n_projected:
         return (table, status, *original, *[v for m in vocode.METHODS for v in slots[m]])
 
     yield outputs(f"{about}. Vocoding with {', '.join(METHOD_LABELS[m] for m in methods)} ...")
-    model = vocode.load_wavegrad() if set(methods) & {"wavegrad", "gla-grad"} else None
+    diffusion = vocode.load_wavegrad() if set(methods) & set(vocode.DIFFUSION_METHODS) else None
     for i, method in enumerate(methods):
+        model = diffusion if method in vocode.DIFFUSION_METHODS else None
         out = vocode.vocode(wave, method, int(n_steps), torch.Generator().manual_seed(int(seed)), model, gla)
         scores = vocode.score(wave, out.audio)
         label = METHOD_LABELS[method] + ("" if out.n_steps is None else f"-{out.n_steps}")
         rows.append([label, round(scores["pesq_wb"], 2), round(scores["stoi"], 3),
-                     round(scores["log_mel_db"], 2), round(out.rtf, 2), round(out.compute_s, 2)])
+                     round(scores["log_mel_db"], 2), round(out.rtf, 2), round(out.compute_s, 2),
+                     "; ".join(out.notes) or "as tuned"])
         slots[method] = ((sr, pcm16(out.audio)), vocode.mel_figure(out.audio, label))
         left = methods[i + 1:]
         status = f"{about}. " + (f"Next: {', '.join(METHOD_LABELS[m] for m in left)} ..." if left else "Done.")
@@ -79,9 +84,11 @@ def build_vocoders_tab() -> None:
     gr.Markdown(
         "Each method gets only the clip's **mel spectrogram** (80 bands, 16 kHz) and turns it back "
         "into sound. **Griffin-Lim** retrieves a phase by alternating projections; **WaveGrad** is "
-        "a diffusion model we trained on a few espeak-ng voices; **GLA-Grad** runs the same model "
-        "but pulls its first, noisiest steps toward the target spectrogram with Griffin-Lim "
-        f"iterations. The tab vocodes the first {MAX_VOCODE_S:.0f} s of a clip.")
+        "a diffusion model (with a noise prior read off the mel) we trained on many synthetic voices; "
+        "**GLA-Grad** runs the same model but pulls its first, noisiest steps toward the target "
+        "spectrogram with Griffin-Lim iterations; **SpecDiff-GAN** is a one-pass GAN generator. "
+        "Beside each player: how that method scored on voices and languages it never heard. "
+        f"The tab vocodes the first {MAX_VOCODE_S:.0f} s of a clip.")
     gr.Markdown(limits_note("vocoding", audio.MAX_DURATION_S, f"the first {MAX_VOCODE_S:.0f} s are vocoded"),
                 elem_id="vocoders-limits")
     with gr.Row():
@@ -95,8 +102,8 @@ def build_vocoders_tab() -> None:
             methods = gr.CheckboxGroup(list(vocode.METHODS), value=list(vocode.METHODS), label="Methods",
                                        elem_id="vocoders-methods")
             steps = gr.Slider(1, 50, value=vocode.DEFAULT_STEPS, step=1, label="Reverse steps",
-                              info="WaveGrad and GLA-Grad; 6 and 25 use searched schedules",
-                              elem_id="vocoders-steps")
+                              info="WaveGrad and GLA-Grad; 6 and 25 have searched schedules, other counts "
+                                   "are untuned and marked so in the table", elem_id="vocoders-steps")
             with gr.Accordion("GLA-Grad settings", open=False):
                 defaults = vocode.GlaGradSettings()
                 projected = gr.Slider(0, 50, value=defaults.n_projected, step=1,
@@ -111,9 +118,13 @@ def build_vocoders_tab() -> None:
                          "STOI, lower log-mel distance are better; RTF = compute time / duration)",
                          interactive=False, elem_id="vocoders-table")
     players, figures = [], []
+    quality = vocode.measured_quality()
     for name, label in [("original", "Original"), *METHOD_LABELS.items()]:
+        steps_measured = vocode.DEFAULT_STEPS if name in vocode.DIFFUSION_METHODS else None
+        measured = vocode.quality_line(name, steps_measured, quality) if name != "original" else ""
+        shown = label + (f"-{steps_measured}" if steps_measured else "") + (f" — {measured}" if measured else "")
         with gr.Row():
-            players.append(gr.Audio(label=label, type="numpy", format="wav", interactive=False,
+            players.append(gr.Audio(label=shown, type="numpy", format="wav", interactive=False,
                                     elem_id=f"vocoders-{name}-audio", scale=1))
             figures.append(gr.Plot(label=f"{label}: mel", elem_id=f"vocoders-{name}-plot", scale=3))
     outputs = [table, status]

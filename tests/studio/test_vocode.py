@@ -97,7 +97,8 @@ def test_a_step_count_without_a_searched_schedule_is_marked(voice, tiny_model):
     model.set_schedule(6, wavegrad.geometric_betas(6, 1e-4, 0.7))
     assert vocode.vocode(voice, "wavegrad", 6, model=model).notes == ()
     notes = vocode.vocode(voice, "gla-grad", 12, model=model).notes
-    assert len(notes) == 1 and "12 steps" in notes[0] and "searched: 6" in notes[0]
+    assert "12 steps" in notes[0] and "searched: 6" in notes[0] and "GLA-Grad projecting" in notes[1]
+    assert vocode.vocode(voice, "gla-grad", 6, model=model, gla=vocode.GlaGradSettings(n_iter=3)).notes
     assert vocode.vocode(voice, "griffin-lim").notes == ()
 
 

@@ -1,6 +1,6 @@
 """The studio's Vocoders tab: its generator handler directly, and its endpoint through gradio_client.
 
-The diffusion methods run on a tiny untrained WaveGrad (monkeypatched in for the shipped one) in
+The learned methods run on a tiny untrained WaveGrad and GAN (monkeypatched in for the shipped ones) in
 the direct tests, so they check the tab's wiring, not the model; the HTTP test uses Griffin-Lim.
 """
 import json
@@ -14,7 +14,7 @@ import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from hiaudio.models import wavegrad
+from hiaudio.models import specdiff_gan, wavegrad
 from hiaudio.studio import vocode
 from hiaudio.ui import vocoders
 from tests.helpers import harmonic_voice
@@ -28,6 +28,8 @@ def tiny_model(monkeypatch):
     torch.manual_seed(0)
     model = wavegrad.WaveGrad(channels=(8, 8, 8, 8, 8)).eval()
     monkeypatch.setattr(vocode, "load_wavegrad", lambda: model)
+    gan = specdiff_gan.Generator(channels=16).eval()
+    monkeypatch.setattr(vocode, "load_specdiff_gan", lambda: gan)
     return model
 
 
@@ -48,7 +50,9 @@ def test_each_method_appears_as_it_finishes(voice_wav, tiny_model):
         ready = [media[2 + 2 * i] is not None for i in range(len(vocode.METHODS))]
         assert ready == [i < k for i in range(len(vocode.METHODS))]
     table, status, *media = updates[-1]
-    assert list(table["method"]) == ["Griffin-Lim", "WaveGrad-2", "GLA-Grad-2"]
+    assert list(table["method"]) == ["Griffin-Lim", "WaveGrad-2", "GLA-Grad-2", "SpecDiff-GAN"]
+    notes = list(table["note"])  # 2 steps has no searched schedule: said so; Griffin-Lim is as tuned
+    assert notes[0] == "as tuned" and "2 steps" in notes[1] and "2 steps" in notes[2] and notes[3] == "as tuned"
     assert "Done" in status
     n = round(0.8 * SR)
     for sr_wave, fig in zip(media[0::2], media[1::2]):
@@ -62,8 +66,9 @@ def test_only_the_chosen_methods_run_and_long_clips_are_cut(tmp_path, tiny_model
     audio, _ = harmonic_voice(150.0, SR, duration_s=vocoders.MAX_VOCODE_S + 1.5)
     sf.write(path, audio, SR)
     *_, last = vocoders.vocode_clip(str(path), ["griffin-lim"], 6, 3, 4, 0)
-    table, status, original, _, gl, _, wg, wg_plot, gla, _ = last
+    table, status, original, _, gl, _, wg, wg_plot, gla, _, gan, _ = last
     assert list(table["method"]) == ["Griffin-Lim"] and wg is None and gla is None and wg_plot is None
+    assert gan is None
     assert len(gl[1]) == len(original[1]) == int(vocoders.MAX_VOCODE_S * SR)
     assert f"first {vocoders.MAX_VOCODE_S:.0f} s" in status
 
