@@ -7,8 +7,9 @@ shaped noise (`hiaudio.models.specdiff_gan`).
 Data: the vocoder voices (`VoiceBank("train")`, as the wavegrad task), crops of
 `segment_frames` mel frames. Each training step, one loss covers both players:
 
-* the generator: 45 x L1 of the log mels (HiFi-GAN's weight) + adversarial (least squares) +
-  2 x feature matching, the discriminators' parameters detached (`torch.func.functional_call`),
+* the generator: 45 x L1 of the log mels (HiFi-GAN's weight) + `stft_weight` x a multi-resolution
+  log-STFT L1 (linear frequency: the mel's wide upper bands cannot see a voice's harmonics) +
+  adversarial (least squares) + 2 x feature matching, the discriminators' parameters detached (`torch.func.functional_call`),
   so these gradients reach only the generator;
 * the discriminators: least squares on real and on detached generated audio, both diffused to
   a step t ~ U{0..T} with noise from `noise` ("specgrad": at the speech's level with its
@@ -34,13 +35,14 @@ import torch
 import torch.nn.functional as F
 
 from hiaudio.data.vocoder_voices import VOICES_VERSION, VoiceBank
-from hiaudio.dsp import noise_shaping, spectral
+from hiaudio.dsp import losses, noise_shaping, spectral
 from hiaudio.models import specdiff_gan
 from hiaudio.train.config import TrainConfig
 from hiaudio.train.loop import Task
 from hiaudio.train.vocoder_data import Crops, clip_mel, render
 
 MEL_WEIGHT, FM_WEIGHT = 45.0, 2.0  # HiFi-GAN's loss weights
+STFT_SIZES = (2048, 1024, 512, 256, 128)  # the log-STFT loss's resolutions: 2048 resolves 8 Hz, 128 8 ms
 
 
 @dataclasses.dataclass
@@ -59,6 +61,7 @@ class Config(TrainConfig):
     t_start: int = 10  # Diffusion-GAN's initial T
     adapt_every: int = 4  # updates between adaptations of T
     gan_start: int = 2000  # updates with the mel loss alone before the discriminators join
+    stft_weight: float = 10.0  # multi-resolution log-STFT L1 (losses.log_spectral_l1): harmonics the mel cannot see
     n_train: int = 1200  # training clips (VoiceBank "train")
     n_val: int = 32  # validation clips (voices never heard in training)
     segment_frames: int = 32  # mel frames per crop (32 x 256 = 8192 samples, 0.51 s)
@@ -100,8 +103,14 @@ def make_loss(cfg: Config):
         if not pair.training:  # validation: the generator's mel error only
             return l_mel, {}
         pair.updates += 1
+        l_rec = MEL_WEIGHT * l_mel
+        metrics = {"mel_l1": float(l_mel.detach())}
+        if cfg.stft_weight:
+            l_stft = losses.log_spectral_l1(fake, audio, STFT_SIZES).mean()
+            l_rec = l_rec + cfg.stft_weight * l_stft
+            metrics["stft_l1"] = float(l_stft.detach())
         if int(pair.updates) <= cfg.gan_start:
-            return MEL_WEIGHT * l_mel, {"mel_l1": float(l_mel.detach())}
+            return l_rec, metrics
         t_max = int(pair.t_max)
         root_abar = specdiff_gan.diffusion_alpha_bars(t_max)
         t = torch.randint(0, t_max + 1, (audio.shape[0],))
@@ -119,9 +128,9 @@ def make_loss(cfg: Config):
         if len(signs) >= cfg.adapt_every:
             pair.t_max.fill_(specdiff_gan.adapt_t(t_max, float(np.mean(signs))))
             signs.clear()
-        loss = MEL_WEIGHT * l_mel + l_adv + FM_WEIGHT * l_fm + l_disc
-        return loss, {"mel_l1": float(l_mel.detach()), "adv": float(l_adv.detach()), "fm": float(l_fm.detach()),
-                      "disc": float(l_disc.detach()), "t_max": float(t_max)}
+        loss = l_rec + l_adv + FM_WEIGHT * l_fm + l_disc
+        return loss, metrics | {"adv": float(l_adv.detach()), "fm": float(l_fm.detach()),
+                                "disc": float(l_disc.detach()), "t_max": float(t_max)}
 
     return loss_fn
 
