@@ -76,14 +76,17 @@ class Generator(nn.Module):
     """
 
     def __init__(self, n_mels: int = 80, hop_samples: int = 256, channels: int = 256, upsample=(8,),
-                 frame_mrf: bool = True):
+                 frame_mrf: bool = True, phase: str = "direct", istft_fft_factor: int = 4):
         super().__init__()
         upsample = tuple(int(u) for u in upsample)
         if hop_samples % math.prod(upsample):
             raise ValueError(f"upsampling {upsample} does not divide the hop of {hop_samples} samples")
         self.n_mels, self.hop_samples, self.upsample = n_mels, hop_samples, upsample
+        if phase not in ("direct", "integrated"):
+            raise ValueError(f"phase is {phase!r}: 'direct' or 'integrated'")
+        self.phase = phase
         self.istft_hop = hop_samples // math.prod(upsample)
-        self.istft_fft = 4 * self.istft_hop
+        self.istft_fft = istft_fft_factor * self.istft_hop
         self.conv_pre = nn.Conv1d(n_mels, channels, 7, padding=3)
         self.frame_mrf = MRF(channels) if frame_mrf else None  # capacity at the frame rate is cheap
         self.ups, self.mrfs = nn.ModuleList(), nn.ModuleList()
@@ -105,6 +108,13 @@ class Generator(nn.Module):
             x = mrf(up(F.leaky_relu(x, LRELU)))  # (B, C / 2, T * u)
         x = self.conv_post(F.leaky_relu(x, LRELU))  # (B, 2 * bins, T * prod(upsample))
         log_mag, phase = x.chunk(2, dim=1)  # (B, bins, T') each
+        if self.phase == "integrated":
+            # the network gives each bin's phase advance per frame, as a deviation from the bin
+            # centre's own advance (2 pi k hop / n_fft); the phase is their running sum, so a steady
+            # partial is a constant output -- the phase vocoder's instantaneous frequency
+            k = torch.arange(phase.shape[1], device=phase.device, dtype=phase.dtype)[:, None]
+            advance = 2 * math.pi * k * self.istft_hop / self.istft_fft + math.pi * torch.tanh(phase)
+            phase = torch.cumsum(advance, dim=-1)
         spec = torch.polar(log_mag.clamp(max=6.0).exp(), phase)  # magnitude capped at e^6 (Vocos' clip)
         n = t * self.hop_samples
         # frame k of the small STFT centred on sample k * istft_hop: T' = n / istft_hop frames; the
