@@ -18,7 +18,8 @@ from hiaudio.audio import AudioError
 from hiaudio.models.composer import PE_KINDS
 from hiaudio.separation import choir, score
 from hiaudio.studio import compose, vocode
-from hiaudio.voice import EDIT_SPEC, PRESETS, Edits, ParamsError, VoiceParams, analyze, apply_edits, limit_peak, render
+from hiaudio.voice import (EDIT_SPEC, NO_EDITS, PRESETS, Edits, ParamsError, analyze, apply_edits, files, limit_peak,
+                           render)
 from hiaudio.voice.synthesis import PEAK_LIMIT
 
 CLI_MAX_DURATION_S = 600.0  # the CLI takes longer clips than the studio
@@ -54,14 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="parameters JSON to write")
     p.add_argument("--sample-rate", type=int, default=None, help="analysis rate (default 22050)")
 
-    p = sub.add_parser("synth", help="parameters JSON -> audio")
+    p = sub.add_parser("synth", help="parameters JSON -> audio (with the edits the file holds, if any)")
     p.add_argument("params", type=Path)
     p.add_argument("--out", type=Path, required=True, help="WAV to write")
 
     p = sub.add_parser("edit", help="voice audio -> edited audio (analyze, edit, resynthesize)")
     p.add_argument("audio", type=Path)
     p.add_argument("--out", type=Path, required=True, help="WAV to write")
-    p.add_argument("--params-out", type=Path, help="also write the edited parameters JSON")
+    p.add_argument("--params-out", type=Path, help="also write the parameters JSON: the analysis and these "
+                                                   "edits (what the studio's Export writes; `synth` renders it)")
     p.add_argument("--sample-rate", type=int, default=None, help="analysis rate (default 22050)")
     _edit_arguments(p)
 
@@ -78,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bars", type=int, default=16, help="length in 4/4 bars, 1..64 (default 16)")
     p.add_argument("--phrases", type=int, default=None, help="phrases, each ending on a fermata (default bars / 2)")
     p.add_argument("--pe", choices=PE_KINDS, default="s-ape", help="positional encoding of the model")
-    p.add_argument("--key", default=None, help="e.g. 'G major', 'F# minor' (default C major, or the "
-                                               "key of --continue)")
+    p.add_argument("--key", default=None, help="e.g. 'G major', 'F# minor', or 'auto': the key of --continue's "
+                                               "opening (the default with --continue; else C major)")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (> 0)")
     p.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest tokens (0 = all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler")
@@ -118,19 +120,21 @@ def run(args: argparse.Namespace) -> None:
         print(f"{args.out}: {params.n_frames} frames, {params.duration_s:.2f} s, "
               f"{100 * params.voiced.mean():.0f} % voiced")
     elif args.command == "synth":
-        params = VoiceParams.load(args.params)
-        audio.save_wav(args.out, render(params), params.sample_rate)
-        print(f"{args.out}: {params.duration_s:.2f} s at {params.sample_rate} Hz")
+        params, edits = files.load(args.params)
+        out, _ = limit_peak(render(apply_edits(params, edits)))
+        audio.save_wav(args.out, out, params.sample_rate)
+        print(f"{args.out}: {params.duration_s:.2f} s at {params.sample_rate} Hz"
+              + (f", edits: {edits.describe()}" if edits != NO_EDITS else ""))
     elif args.command == "edit":
         edits = edits_from_args(args)
         wave, sr = _load(args.audio, args.sample_rate)
-        params = apply_edits(analyze(wave, sr), edits)
-        out, peak = limit_peak(render(params)[:len(wave)])
+        analysis = analyze(wave, sr)
+        out, peak = limit_peak(render(apply_edits(analysis, edits))[:len(wave)])
         if peak > PEAK_LIMIT:
             print(f"note: the edit peaks at {peak:.2f}; scaled down to avoid clipping", file=sys.stderr)
         audio.save_wav(args.out, out, sr)
         if args.params_out:
-            params.save(args.params_out)
+            files.save(args.params_out, analysis, edits)
         print(f"{args.out}: {len(out) / sr:.2f} s at {sr} Hz")
     elif args.command == "vocode":
         wave, sr = _load(args.audio, vocode.SAMPLE_RATE)

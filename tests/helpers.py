@@ -45,3 +45,10 @@ def sung(notes, vowel, ratio, seed, sample_rate=16000):
     from hiaudio.voice import Singer, render, sing
 
     return render(sing(notes, sample_rate, Singer(vowel=vowel, formant_ratio=ratio, vibrato_cents=25), seed=seed))
+
+
+def voice_outputs(result) -> dict:
+    """Name what the Voice tab's /analyze, /load_params and /render return through the API: its
+    RESULTS less the session state (which the API does not see), then anything after them."""
+    names = ("audio", "ab", "status", "wav_file", "json_file")
+    return dict(zip(names, result), rest=tuple(result[len(names):]))

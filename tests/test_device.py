@@ -85,7 +85,7 @@ socket.socket.connect = local_only
 import torch
 import app
 from gradio_client import Client, handle_file
-from tests.helpers import free_port
+from tests.helpers import free_port, voice_outputs
 
 assert not torch.cuda.is_available()
 from hiaudio.ui import voice as voice_ui
@@ -97,7 +97,7 @@ app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=f
 client = Client(app.demo.local_url, verbose=False)
 edits = Edits(scale_key="C", scale_mode="major").values(voice_ui.VOICE_EDITS)
 out = client.predict(handle_file(voice_ui.example_clips()[0]), *edits, api_name="/analyze")
-print("ANSWERED", out[4].splitlines()[0][:80])
+print("ANSWERED", voice_outputs(out)["status"].splitlines()[0][:80])
 print("BLOCKED", len(blocked), blocked[:3])
 app.demo.close()
 '''

@@ -157,6 +157,7 @@ def test_a_slider_move_runs_downward_from_ui_through_voice_to_dsp(vowel):
     sys.setprofile(profile)
     try:
         out = voice_ui.render_edits(state, *values)
+        voice_ui.redraw(out[0], ())  # then the plots, as in the page
     finally:
         sys.setprofile(None)
     assert out[0].session.edits.transpose_semitones == 3

@@ -23,7 +23,7 @@ from hiaudio.ui import compose as compose_ui
 from hiaudio.ui import vocoders as vocoders_ui
 from hiaudio.ui.common import QUEUE_SIZE, guard
 from hiaudio.voice import Edits
-from tests.helpers import free_port
+from tests.helpers import free_port, voice_outputs
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 VOICE_EXAMPLE = voice_ui.example_clips()[0]
@@ -207,10 +207,10 @@ def test_failing_model_calls_in_each_tab_leave_the_session_intact(studio_url, mo
         c.predict(*map(handle_file, choir_ui.choir_examples()[0]), 4, api_name="/separate")
 
     # the Voice tab's analysed clip is still there: an edit renders it an octave up
-    out = c.predict(*([12] + edits[1:]), api_name="/render")
-    wave, sr = sf.read(out[0])
+    out = voice_outputs(c.predict(*([12] + edits[1:]), api_name="/render"))
+    wave, sr = sf.read(out["audio"])
     assert len(wave) > sr // 2 and np.isfinite(wave).all()
-    assert "transpose +12 st" in out[4]
+    assert "transpose +12 st" in out["status"]
     monkeypatch.undo()
     assert c.predict("s-ape", compose_ui.OFF, 2, 1, "C major", 0.9, 0, 0, False, None, True,
                      api_name="/compose")[0] is not None  # the compose tab works again

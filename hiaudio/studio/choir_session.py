@@ -19,7 +19,7 @@ from hiaudio.dsp import units
 from hiaudio.separation import comb
 from hiaudio.separation.choir import ChoirSeparation
 from hiaudio.studio.session import VoiceSession, edited_params, new_session, render_session
-from hiaudio.voice import NO_EDITS, Edits, limit_peak
+from hiaudio.voice import NO_EDITS, Edits, files, limit_peak
 
 MIX_GAIN_DB = (-40.0, 12.0)  # the range of a part's gain in the remix
 
@@ -130,7 +130,7 @@ def parameters_json(session: ChoirSession) -> dict:
     for v, name in enumerate(session.names):
         params = edited_params(session.parts[v])
         data["voices"][name]["params"] = params.to_dict()
-        data["voices"][name]["edits"] = dataclasses.asdict(session.parts[v].edits)
+        data["voices"][name]["edits"] = files.edits_to_dict(session.parts[v].edits)
         data["voices"][name]["mix"] = {"gain_db": session.gains_db[v], "muted": session.muted[v],
                                        "solo": session.solo[v]}
     return data

@@ -16,9 +16,10 @@ import dataclasses
 import numpy as np
 
 from hiaudio import audio as audio_mod
+from hiaudio.dsp.units import midi_name
 from hiaudio.voice import NO_EDITS, PITCH, TRACT, Edits, ParamsError, VoiceParams, analyze, apply_edits
 from hiaudio.voice.analysis import HOP_S
-from hiaudio.voice.edit import pitch_layers
+from hiaudio.voice.edit import Note, find_notes, pitch_layers, time_map
 from hiaudio.voice.params import MAX_HARMONICS
 from hiaudio.voice.synthesis import limit_peak, render_harmonic, render_noise
 
@@ -34,7 +35,8 @@ class VoiceSession:
     sample_rate: int
     original: np.ndarray  # (S,) the analysed audio, float32 mono
     params: VoiceParams  # the analysis
-    layers: dict  # pitch layers of `params` (note / drift / vibrato), computed once
+    layers: dict  # pitch layers of `params` (note / drift / vibrato / segment), computed once
+    notes: tuple[Note, ...] = ()  # the notes found in `params` (what note edits refer to)
     edits: Edits = dataclasses.field(default_factory=Edits)
     edited: VoiceParams | None = None  # params after `edits`, without the MIX edits
     harmonic: tuple | None = None  # (key, audio) of the last harmonic render
@@ -48,8 +50,9 @@ class VoiceSession:
 
 def new_session(params: VoiceParams, original: np.ndarray) -> VoiceSession:
     """A session on an analysis and the audio it came from (or stands for)."""
+    layers = pitch_layers(params)
     return VoiceSession(sample_rate=params.sample_rate, original=np.asarray(original, np.float32),
-                        params=params, layers=pitch_layers(params))
+                        params=params, layers=layers, notes=tuple(find_notes(layers, params.voiced)))
 
 
 def start_session(audio: np.ndarray, sample_rate: int) -> VoiceSession:
@@ -105,3 +108,38 @@ def edited_params(session: VoiceSession) -> VoiceParams:
     """The full edited parameters (with the MIX edits folded in), for download."""
     return apply_edits(session.params, session.edits, layers=session.layers)
 
+
+
+@dataclasses.dataclass(frozen=True)
+class NoteBlob:
+    """A note as drawn over the pitch plot: where it sounds now (after the edits)."""
+    index: int
+    start_s: float
+    stop_s: float
+    f0_hz: float  # its median F0 now
+    edited: bool  # it has an edit of its own
+
+
+def note_blobs(session: VoiceSession) -> list[NoteBlob]:
+    """Each note of the session where it sounds under the current edits (pitch and timing)."""
+    p, q = session.params, session.edited if session.edited is not None else session.params
+    frame_s = p.hop_samples / p.sample_rate
+    stretched = [n for n in session.edits.notes if n.length_pct != 100.0]
+    where = time_map(p.n_frames, list(session.notes), stretched) if stretched else np.arange(p.n_frames, dtype=float)
+    edited = {n.index for n in session.edits.notes}
+    blobs = []
+    for note in session.notes:
+        frames = np.nonzero((where >= note.start) & (where < note.stop))[0]  # output frames showing it
+        if len(frames) == 0:
+            continue
+        f0 = q.f0_hz[frames]
+        blobs.append(NoteBlob(note.index, float(frames[0] * frame_s), float((frames[-1] + 1) * frame_s),
+                              float(np.median(f0[f0 > 0])) if (f0 > 0).any() else 0.0, note.index in edited))
+    return blobs
+
+
+def note_choices(session: VoiceSession) -> list[tuple[str, int]]:
+    """("3 · E4 · 0.70 s", 2) for each note: what a note menu offers."""
+    frame_s = session.params.hop_samples / session.sample_rate
+    return [(f"{n.index + 1} · {midi_name(round(n.midi))} · {n.start * frame_s:.2f} s", n.index)
+            for n in session.notes]

@@ -225,18 +225,26 @@ def score(reference: np.ndarray, estimate: np.ndarray) -> dict:
     return {"pesq_wb": pesq_wb, "stoi": stoi_score, "log_mel_db": log_mel_db}
 
 
-def mel_figure(wave: np.ndarray, title: str, floor_db: float = -80.0):
-    """Plotly heatmap of the clip's mel in dB (time in s, mel band centre in Hz), floored at the
-    loudest value + floor_db -- what every method is asked to reproduce."""
+def mel_db(wave: np.ndarray) -> np.ndarray:
+    """The clip's mel in dB: (n_mels, T)."""
     mel = spectral.mel_spectrogram(torch.from_numpy(np.asarray(wave, dtype=np.float32)))  # (M, T)
-    mel_db = 20 * torch.log10(mel.clamp(min=1e-8))
-    mel_db = torch.maximum(mel_db, mel_db.max() + floor_db).numpy()
+    return (20 * torch.log10(mel.clamp(min=1e-8))).numpy()
+
+
+def mel_figure(wave: np.ndarray, title: str, floor_db: float = -80.0, top_db: float | None = None):
+    """Plotly heatmap of the clip's mel in dB (time in s, mel band centre in Hz) on the colour
+    scale top_db + floor_db .. top_db -- what every method is asked to reproduce. Give every
+    method the original's top (`mel_db(original).max()`) and their figures share one scale;
+    by default the clip's own loudest value is the top."""
+    level_db = mel_db(wave)
+    top = float(level_db.max()) if top_db is None else float(top_db)
+    level_db = np.clip(level_db, top + floor_db, None)
     cfg = spectral.MEL
-    times_s = np.arange(mel.shape[-1]) * cfg.hop_samples / cfg.sample_rate
+    times_s = np.arange(level_db.shape[-1]) * cfg.hop_samples / cfg.sample_rate
     centres_hz = mel_centres_hz(cfg)
     trace = {"type": "heatmap", "x": plots.json_list(times_s, 3), "y": plots.json_list(centres_hz, 0),
-             "z": np.round(mel_db, 1).tolist(), "colorscale": "Magma", "zmin": float(mel_db.max() + floor_db),
-             "zmax": float(mel_db.max()), "colorbar": {"title": {"text": "dB"}},
+             "z": np.round(level_db, 1).tolist(), "colorscale": "Magma", "zmin": top + floor_db,
+             "zmax": top, "colorbar": {"title": {"text": "dB"}},
              "hovertemplate": "%{x:.2f} s, %{y:.0f} Hz: %{z:.0f} dB<extra></extra>"}
     layout = plots.base_layout(title, {"title": {"text": "time (s)"}},
                                {"title": {"text": "mel band centre (Hz)"}}, height_px=260)

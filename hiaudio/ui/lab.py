@@ -15,7 +15,7 @@ import torch
 
 from hiaudio.dsp import losses
 from hiaudio.studio import ddsp_lab, lab_plots
-from hiaudio.ui.common import guard, limits_note, pcm16
+from hiaudio.ui.common import audio_file, guard, limits_note, result_player
 
 LAB_F0_RANGE_HZ = (40.0, 2000.0)  # target F0 slider
 LAB_SEARCH_HZ = (20.0, ddsp_lab.LAB_RATE / 4)  # where fit_tones keeps its F0; candidates too
@@ -70,7 +70,7 @@ def _lab_losses(loss_names) -> list[str]:
     return names
 
 
-@guard("Landscape", LAB_ADVICE, shown=())
+@guard("Landscape", LAB_ADVICE, shown=(), outputs=2)
 def compute_landscape(target_f0_hz, n_harmonics, amplitude_mode, rolloff_db_per_oct, seed,
                       noise_db, range_oct, loss_names, progress=gr.Progress()):
     """Each chosen loss and its descent direction against the candidate F0 of the target tone.
@@ -102,7 +102,7 @@ def compute_landscape(target_f0_hz, n_harmonics, amplitude_mode, rolloff_db_per_
     return lab_plots.landscape_figure(result, names), status
 
 
-@guard("Fit", LAB_ADVICE, shown=())
+@guard("Fit", LAB_ADVICE, shown=(), outputs=3 + len(LOSS_NAMES) + 1)
 def fit_lab(target_f0_hz, n_harmonics, amplitude_mode, rolloff_db_per_oct, seed, noise_db,
             loss_names, n_inits, spread_oct, steps, progress=gr.Progress()):
     """Estimate the target tone's F0 (and harmonic amplitudes) by gradient descent through the
@@ -134,7 +134,7 @@ def fit_lab(target_f0_hz, n_harmonics, amplitude_mode, rolloff_db_per_oct, seed,
                      int(score["octave_error"].sum()),
                      round(float(np.median(np.abs(score["cents"]))), 1), round(elapsed_s, 1)])
         heard = _lab_audio(float(fit.f0_hz[0]), fit.amplitudes[0], LAB_LISTEN_S, None, seed)
-        players[name] = gr.Audio(value=(ddsp_lab.LAB_RATE, pcm16(heard[0].numpy())),
+        players[name] = gr.Audio(value=audio_file(ddsp_lab.LAB_RATE, heard[0].numpy(), f"fit_{name}"),
                                  visible=True, label=f"{name}: fit from {inits_hz[0]:.0f} Hz "
                                  f"→ {fit.f0_hz[0]:.1f} Hz ({score['cents'][0]:+.0f} cents)")
     table = pd.DataFrame(rows, columns=FIT_TABLE_HEADERS)
@@ -144,7 +144,7 @@ def fit_lab(target_f0_hz, n_harmonics, amplitude_mode, rolloff_db_per_oct, seed,
               f"{inits_hz.min():.0f} to {inits_hz.max():.0f} Hz, {steps} steps. Most successful: "
               f"**{best[0]}** ({best[1]:.0f} % within {lab_plots.TOLERANCE_CENTS:.0f} cents).")
     return (lab_plots.trajectories_figure(trajectories, f0), table,
-            (ddsp_lab.LAB_RATE, pcm16(heard_target)),
+            audio_file(ddsp_lab.LAB_RATE, heard_target, "target"),
             *(players.get(n, gr.Audio(value=None, visible=False)) for n in LOSS_NAMES), status)
 
 
@@ -232,11 +232,9 @@ def build_lab_tab() -> None:
                                            f"{lab_plots.TOLERANCE_CENTS:.0f} cents)",
                                      elem_id="lab-fit-table")
             with gr.Row():
-                target_audio = gr.Audio(label="Target", type="numpy", format="wav",
-                                        interactive=False, elem_id="lab-target-audio")
-                fit_audio = [gr.Audio(label=f"fit with {name}", type="numpy", format="wav",
-                                      interactive=False, visible=False,
-                                      elem_id=f"lab-audio-{name.replace('+', '-')}")
+                target_audio = result_player("Target", elem_id="lab-target-audio")
+                fit_audio = [result_player(f"fit with {name}", visible=False,
+                                           elem_id=f"lab-audio-{name.replace('+', '-')}")
                              for name in LOSS_NAMES]
 
     land_btn.click(compute_landscape, [*tone_controls, range_oct, land_losses],

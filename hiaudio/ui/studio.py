@@ -11,7 +11,7 @@ import torch
 
 from hiaudio import audio
 from hiaudio.ui.choir import build_choir_tab
-from hiaudio.ui.common import QUEUE_SIZE
+from hiaudio.ui.common import KEYBOARD_JS, QUEUE_SIZE
 from hiaudio.ui.compose import build_compose_tab
 from hiaudio.ui.lab import build_lab_tab
 from hiaudio.ui.vocoders import build_vocoders_tab
@@ -51,4 +51,5 @@ def build_demo(queue_size: int = QUEUE_SIZE) -> gr.Blocks:
 def launch_options() -> dict:
     """demo.launch keyword arguments shared by `python app.py` and the tests."""
     return {"ssr_mode": False, "max_file_size": audio.MAX_UPLOAD_BYTES,
-            "state_session_capacity": SESSION_CAPACITY, "allowed_paths": [str(EXAMPLES_DIR)]}
+            "state_session_capacity": SESSION_CAPACITY, "allowed_paths": [str(EXAMPLES_DIR)],
+            "js": KEYBOARD_JS}  # arrow keys on a slider render, as a mouse release does

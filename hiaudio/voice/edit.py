@@ -14,6 +14,12 @@ layers (100 % = as sung, 0 % = flat, 200 % = doubled).
 Formant shift scales the vocal tract's frequency axis only; after any pitch change the source levels are
 re-sampled at the new harmonic frequencies so that the timbre stays where it was.
 
+Notes. The F0 is cut into notes where a voiced run starts or the smoothed curve leaves the
+running note by more than 70 cents (`find_notes`); `NoteEdit`s move one note's pitch, scale its
+vibrato and drift, and stretch or shorten it in time, on top of the global edits. A note made
+longer starts where it did and pushes the next note's start later, whose end stays: the clip
+keeps its length, so a choir part stays in time with the others.
+
 Each edit changes one of three things, and a render redoes only what its edits change:
 PITCH edits the F0 (the harmonic part is re-synthesized), TRACT edits the vocal tract (both the
 harmonic and the noise part), MIX edits are gains applied when the parts are mixed.
@@ -94,6 +100,56 @@ EDIT_SPEC = (
 SPEC = {s.name: s for s in EDIT_SPEC}
 
 
+NOTE_RANGES = {"semitones": (-24.0, 24.0), "vibrato_pct": (0.0, 200.0), "drift_pct": (0.0, 200.0),
+               "length_pct": (50.0, 200.0)}
+MIN_NOTE_FRAMES = 16  # a note is at least 80 ms of voiced frames (shorter runs are glides and ornaments)
+
+
+@dataclasses.dataclass(frozen=True)
+class NoteEdit:
+    """One note's edit, on top of the global ones: its pitch moved, its vibrato and drift scaled,
+    its length stretched (the next note's start moves with its end)."""
+    index: int  # which note (`Note.index`)
+    semitones: float = 0.0  # pitch move, -24..24 (fractions allowed)
+    vibrato_pct: float = 100.0  # 0..200 of this note's vibrato
+    drift_pct: float = 100.0  # 0..200 of this note's drift
+    length_pct: float = 100.0  # 50..200 of its duration
+
+    def __post_init__(self):
+        if not isinstance(self.index, int) or isinstance(self.index, bool) or self.index < 0:
+            raise ValueError(f"a note edit's index is {self.index!r}; it must be a note's number (0, 1, ...)")
+        for name, (lo, hi) in NOTE_RANGES.items():
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                    and lo <= value <= hi):
+                raise ValueError(f"note {self.index}'s {name} = {value!r}; it must be a number in {lo:g}..{hi:g}")
+
+    @property
+    def is_identity(self) -> bool:
+        return (self.semitones, self.vibrato_pct, self.drift_pct, self.length_pct) == (0.0, 100.0, 100.0, 100.0)
+
+    def describe(self) -> str:
+        parts = [f"{self.semitones:+g} st" if self.semitones else "",
+                 f"vibrato {self.vibrato_pct:g} %" if self.vibrato_pct != 100 else "",
+                 f"drift {self.drift_pct:g} %" if self.drift_pct != 100 else "",
+                 f"length {self.length_pct:g} %" if self.length_pct != 100 else ""]
+        return f"note {self.index + 1} " + " ".join(p for p in parts if p)
+
+
+@dataclasses.dataclass(frozen=True)
+class Note:
+    """A sung note found in the F0 (`find_notes`): frames [start, stop) of the analysis."""
+    index: int
+    segment: int  # its segment in the pitch layers ("segment")
+    start: int  # first voiced frame
+    stop: int  # one past the last voiced frame
+    cents: float  # its level (the note layer), cents re A4
+
+    @property
+    def midi(self) -> float:
+        return 69.0 + self.cents / 100.0
+
+
 @dataclasses.dataclass(frozen=True)
 class Edits:
     """A set of edits; each field means what its `EDIT_SPEC` entry says. Checked when made: an
@@ -110,16 +166,33 @@ class Edits:
     breathiness_db: float = 0.0
     gain_db: float = 0.0
     scale_degrees: int = 0
+    notes: tuple[NoteEdit, ...] = ()  # per-note edits, one per note at most, by index; identities dropped
 
     def __post_init__(self):
         for spec in EDIT_SPEC:
             spec.check(getattr(self, spec.name))
+        notes = tuple(self.notes)
+        if not all(isinstance(n, NoteEdit) for n in notes):
+            raise ValueError("notes must be NoteEdit values")
+        indices = [n.index for n in notes]
+        if len(set(indices)) != len(indices):
+            raise ValueError("two edits of the same note; give one NoteEdit per note")
+        object.__setattr__(self, "notes", tuple(sorted((n for n in notes if not n.is_identity),
+                                                       key=lambda n: n.index)))
+
+    def note(self, index: int) -> NoteEdit:
+        """This edit of note `index` (the identity when it has none)."""
+        return next((n for n in self.notes if n.index == index), NoteEdit(index))
+
+    def with_note(self, edit: NoteEdit) -> "Edits":
+        """These edits with `edit` in place of note edit.index's (an identity removes it)."""
+        return dataclasses.replace(self, notes=tuple(n for n in self.notes if n.index != edit.index) + (edit,))
 
     @classmethod
-    def from_values(cls, names, values) -> "Edits":
+    def from_values(cls, names, values, notes: tuple[NoteEdit, ...] = ()) -> "Edits":
         """Edits from controls' values in the order of `names` (fields not named keep their
-        defaults); whole-number fields are rounded (a slider may send 2.0). ValueError names
-        the first value out of range."""
+        defaults), with these note edits; whole-number fields are rounded (a slider may send
+        2.0). ValueError names the first value out of range."""
         names, values = tuple(names), tuple(values)
         if len(names) != len(values):
             raise ValueError(f"expected {len(names)} edit values, got {len(values)}")
@@ -130,7 +203,7 @@ class Edits:
             if SPEC[name].whole and isinstance(value, float) and math.isfinite(value):
                 value = int(round(value))
             fields[name] = value
-        return cls(**fields)
+        return cls(**fields, notes=tuple(notes))
 
     def values(self, names) -> tuple:
         """The values of the fields `names`, in that order (what a tab's controls show)."""
@@ -141,8 +214,13 @@ class Edits:
         with the same key render that much the same. The scale counts for PITCH only where a
         correction or a move along the scale uses it."""
         scale_used = bool(self.pitch_correction_pct or self.scale_degrees)
-        return tuple(getattr(self, s.name) for s in EDIT_SPEC if s.changes in changes
-                     and (scale_used or s.name not in ("scale_key", "scale_mode")))
+        key = tuple(getattr(self, s.name) for s in EDIT_SPEC if s.changes in changes
+                    and (scale_used or s.name not in ("scale_key", "scale_mode")))
+        if PITCH in changes:  # a note's pitch, vibrato, drift and timing move the F0
+            key += (self.notes,)
+        elif TRACT in changes:  # a note's timing moves the tract and the noise too
+            key += (tuple((n.index, n.length_pct) for n in self.notes if n.length_pct != 100.0),)
+        return key
 
     @property
     def changes_pitch(self) -> bool:
@@ -154,7 +232,7 @@ class Edits:
 
     def describe(self) -> str:
         """The edits that differ from the defaults, in a person's words."""
-        default, parts = NO_EDITS, []
+        default, parts = NO_EDITS, [n.describe() for n in self.notes]
         scale = f"{self.scale_key} {self.scale_mode}"
         for spec in EDIT_SPEC:
             value = getattr(self, spec.name)
@@ -163,7 +241,7 @@ class Edits:
             label = spec.label.split(" (")[0].lower()
             shown = f"{value:+g}" if spec.minimum < 0 else f"{value:g}"
             in_scale = f" in {scale}" if spec.name in ("pitch_correction_pct", "scale_degrees") else ""
-            parts.append(f"{label} {shown}{spec.unit}{in_scale}")
+            parts.insert(len(parts) - len(self.notes), f"{label} {shown}{spec.unit}{in_scale}")
         return ", ".join(parts) or "none (the resynthesized original)"
 
 
@@ -196,12 +274,16 @@ def pitch_layers(params: VoiceParams) -> dict[str, np.ndarray]:
     cents = hz_to_cents(params.f0_hz)
     smooth = _moving_average(_moving_average(cents, max(1, round(0.2 / frame_s))),
                              max(1, round(0.15 / frame_s)))
-    note = _note_means(smooth, params.voiced > 0.5)
-    return {"note": note, "drift": smooth - note, "vibrato": cents - smooth}
+    segment = _note_segments(smooth, params.voiced > 0.5)
+    sums = np.bincount(segment, weights=smooth)
+    counts = np.bincount(segment)
+    note = (sums / counts)[segment]  # piecewise constant: the mean of `smooth` over each segment
+    return {"note": note, "drift": smooth - note, "vibrato": cents - smooth, "segment": segment}
 
 
-def _note_means(smooth: np.ndarray, voiced: np.ndarray) -> np.ndarray:
-    """Piecewise-constant note level: the mean of `smooth` over each note segment."""
+def _note_segments(smooth: np.ndarray, voiced: np.ndarray) -> np.ndarray:
+    """(T,) int: the note segment of every frame (a voiced run starts one, and so does the
+    smoothed curve leaving the running note by more than NOTE_BREAK_CENTS)."""
     seg_id = np.zeros(len(smooth), dtype=np.int64)
     seg, start = 0, 0
     for t in range(1, len(smooth)):
@@ -211,9 +293,20 @@ def _note_means(smooth: np.ndarray, voiced: np.ndarray) -> np.ndarray:
         if new_run or leaves:
             seg, start = seg + 1, t
         seg_id[t] = seg
-    sums = np.bincount(seg_id, weights=smooth)
-    counts = np.bincount(seg_id)
-    return (sums / counts)[seg_id]
+    return seg_id
+
+
+def find_notes(layers: dict, voiced: np.ndarray) -> list[Note]:
+    """The notes of a voice (its `pitch_layers` and voicing (T,)): each segment with at least
+    MIN_NOTE_FRAMES voiced frames, from its first to its last voiced frame, numbered in time."""
+    segment, on = layers["segment"], np.asarray(voiced) > 0.5
+    notes = []
+    for seg in np.unique(segment[on]):
+        frames = np.nonzero(on & (segment == seg))[0]
+        if len(frames) >= MIN_NOTE_FRAMES:
+            notes.append(Note(index=len(notes), segment=int(seg), start=int(frames[0]), stop=int(frames[-1]) + 1,
+                              cents=float(layers["note"][frames[0]])))
+    return notes
 
 
 def nearest_scale_cents(cents: np.ndarray, key: str, mode: str) -> np.ndarray:
@@ -261,8 +354,19 @@ def edit_pitch(params: VoiceParams, edits: Edits, layers: dict | None = None) ->
         target = nearest_scale_cents(note, edits.scale_key, edits.scale_mode)
         note = note + (edits.pitch_correction_pct / 100.0) * (target - note)
     note = shift_scale_degrees(note, edits.scale_degrees, edits.scale_key, edits.scale_mode)
-    cents = (note + layers["drift"] * (edits.drift_pct / 100.0)
-             + layers["vibrato"] * (edits.vibrato_pct / 100.0)
+    drift_scale, vibrato_scale = edits.drift_pct / 100.0, edits.vibrato_pct / 100.0
+    if edits.notes:  # per note, on top: (T,) arrays instead of the global numbers
+        by_index = {n.index: n for n in find_notes(layers, params.voiced)}
+        drift_scale, vibrato_scale = np.full(len(note), drift_scale), np.full(len(note), vibrato_scale)
+        note = note.copy()
+        for ne in edits.notes:
+            if ne.index not in by_index:
+                raise ValueError(f"note {ne.index + 1} is not in this voice (it has {len(by_index)} notes)")
+            frames = layers["segment"] == by_index[ne.index].segment
+            note[frames] += 100.0 * ne.semitones
+            drift_scale[frames] *= ne.drift_pct / 100.0
+            vibrato_scale[frames] *= ne.vibrato_pct / 100.0
+    cents = (note + layers["drift"] * drift_scale + layers["vibrato"] * vibrato_scale
              + 100.0 * edits.transpose_semitones + edits.transpose_cents)
     nyquist = params.sample_rate / 2
     f0 = np.clip(cents_to_hz(cents), 20.0, nyquist / 2)
@@ -310,6 +414,7 @@ def apply_edits(params: VoiceParams, edits: Edits, layers: dict | None = None, m
     mix=False leaves out the MIX edits (breathiness and gain), which a session applies when it
     mixes the rendered parts instead of re-rendering them.
     """
+    layers = layers if layers is not None or not edits.notes else pitch_layers(params)
     out = edit_pitch(params, edits, layers)
     out = shift_formants(out, edits.formant_shift)
     changes = {}
@@ -319,4 +424,46 @@ def apply_edits(params: VoiceParams, edits: Edits, layers: dict | None = None, m
         changes["noise_db"] = np.clip(out.noise_db + edits.breathiness_db, -200, 100)
     if mix and edits.gain_db:
         changes["gain_db"] = np.clip(out.gain_db + edits.gain_db, -200, 200)
-    return out.replace(**{k: v.astype(np.float32) for k, v in changes.items()}) if changes else out
+    out = out.replace(**{k: v.astype(np.float32) for k, v in changes.items()}) if changes else out
+    stretched = [n for n in edits.notes if n.length_pct != 100.0]
+    return stretch_notes(out, find_notes(layers, params.voiced), stretched) if stretched else out
+
+
+def time_map(n_frames: int, notes: list[Note], stretches: list[NoteEdit]) -> np.ndarray:
+    """(n_frames,) float: for each output frame, the input frame it shows (a piecewise-linear warp).
+
+    A note stretched by length_pct keeps its start; its end moves, and what followed it, up to
+    the end of the first later note that still ends after the new end (or of the clip), is
+    squeezed or spread to fill the rest, so nothing after that moves. (A note cannot outgrow the
+    clip: it ends 2 frames before the clip does at the latest.)"""
+    knots_out, knots_in = [0.0, float(n_frames - 1)], [0.0, float(n_frames - 1)]
+    by_index = {n.index: n for n in notes}
+    for edit in stretches:
+        if edit.index not in by_index:
+            raise ValueError(f"note {edit.index + 1} is not in this voice (it has {len(notes)} notes)")
+        note = by_index[edit.index]
+        end_out = note.start + (note.stop - note.start) * edit.length_pct / 100.0
+        later = [n.stop for n in notes if n.index > edit.index and n.stop - 2 >= end_out]
+        fixed = float(later[0] if later else n_frames - 1)
+        end_out = min(end_out, fixed - 2)
+        knots_out += [float(note.start), end_out, fixed]
+        knots_in += [float(note.start), float(note.stop), fixed]
+    order = np.argsort(knots_out, kind="stable")
+    out, src = np.asarray(knots_out)[order], np.asarray(knots_in)[order]
+    keep = np.concatenate([[True], np.diff(out) > 0])  # a knot repeated (a note's start after another's end)
+    return np.interp(np.arange(n_frames, dtype=np.float64), out[keep], src[keep])
+
+
+def stretch_notes(params: VoiceParams, notes: list[Note], stretches: list[NoteEdit]) -> VoiceParams:
+    """Every per-frame track read through `time_map` (linear interpolation between frames): notes
+    longer or shorter, the clip as long as it was."""
+    where = time_map(params.n_frames, notes, stretches)
+    lo = np.clip(np.floor(where).astype(np.int64), 0, params.n_frames - 1)
+    hi = np.minimum(lo + 1, params.n_frames - 1)
+    frac = (where - lo).astype(np.float32)
+
+    def warp(x: np.ndarray) -> np.ndarray:
+        w = frac.reshape((-1,) + (1,) * (x.ndim - 1))
+        return (x[lo] * (1 - w) + x[hi] * w).astype(np.float32)
+    fields = ("f0_hz", "voiced", "lsf_rad", "gain_db", "harmonic_db", "noise_db", "tilt_db_per_oct", "formant_ratio")
+    return params.replace(**{name: warp(getattr(params, name)) for name in fields})

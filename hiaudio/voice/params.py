@@ -136,17 +136,7 @@ class VoiceParams:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "VoiceParams":
-        if not text.strip():
-            raise ParamsError(f"the parameter file is empty; {EXPORT_ADVICE}")
-        try:
-            data = json.loads(text)
-        except RecursionError:
-            raise ParamsError(f"the parameter file is nested too deeply to be parameters; "
-                              f"{EXPORT_ADVICE}") from None
-        except (ValueError, UnicodeDecodeError) as err:
-            raise ParamsError(f"the parameter file is not valid JSON ({_short(str(err), 120)}); "
-                              f"{EXPORT_ADVICE}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text))
 
     def save(self, path) -> None:
         with open(path, "w", encoding="utf-8") as fh:
@@ -155,12 +145,7 @@ class VoiceParams:
     @classmethod
     def load(cls, path, max_bytes: int = 200_000_000) -> "VoiceParams":
         """Read and check a parameter file; never reads more than `max_bytes` + 1 bytes."""
-        with open(path, "rb") as fh:
-            text = fh.read(max_bytes + 1)
-        if len(text) > max_bytes:
-            raise ParamsError(f"the parameter file is over {max_bytes / 1_000_000:.0f} MB, the "
-                              "limit; analyze a shorter clip")
-        return cls.from_json(text)
+        return cls.from_json(read_file(path, max_bytes))
 
     # ---- checks ----------------------------------------------------------------------------
     def validate(self) -> "VoiceParams":
@@ -211,6 +196,30 @@ class VoiceParams:
                 raise ParamsError(f"'{name}' must lie in {lo}..{hi}; found "
                                   f"{value.min():.1f}..{value.max():.1f}")
         return self
+
+
+def read_file(path, max_bytes: int = 200_000_000) -> bytes:
+    """A parameter file's bytes; never reads more than `max_bytes` + 1 of them."""
+    with open(path, "rb") as fh:
+        text = fh.read(max_bytes + 1)
+    if len(text) > max_bytes:
+        raise ParamsError(f"the parameter file is over {max_bytes / 1_000_000:.0f} MB, the "
+                          "limit; analyze a shorter clip")
+    return text
+
+
+def parse_json(text: str | bytes):
+    """The JSON value a parameter file holds; ParamsError saying what is wrong otherwise."""
+    if not text.strip():
+        raise ParamsError(f"the parameter file is empty; {EXPORT_ADVICE}")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ParamsError(f"the parameter file is nested too deeply to be parameters; "
+                          f"{EXPORT_ADVICE}") from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ParamsError(f"the parameter file is not valid JSON ({_short(str(err), 120)}); "
+                          f"{EXPORT_ADVICE}") from None
 
 
 def _is_array_field(name: str) -> bool:

@@ -59,6 +59,7 @@ def test_upload_analyze_transpose(page):
     page.wait_for_function(f"() => ({F0_TRACES})() !== null")
     before_url = page.evaluate(OUTPUT_URL)
     before = page.evaluate(F0_TRACES)
+    page.evaluate(f"() => {{ window.editedBefore = ({F0_TRACES})().edited.join(); }}")
     assert before_url and abs(_median_hz(before["edited"]) - _median_hz(before["original"])) < 1
 
     # type into the number box beside the slider; leaving it (Tab) fires .release -> render
@@ -68,6 +69,8 @@ def test_upload_analyze_transpose(page):
     page.wait_for_function(
         "() => document.querySelector('#voice-status')?.innerText.includes('transpose +3')")
     page.wait_for_function(f"() => ({OUTPUT_URL})() !== {before_url!r}")
+    # the sound first, then the plots (redraw follows the render)
+    page.wait_for_function(f"() => ({F0_TRACES})().edited.join() !== window.editedBefore")
     after = page.evaluate(F0_TRACES)
     cents = 1200 * np.log2(_median_hz(after["edited"]) / _median_hz(after["original"]))
     assert abs(cents - 300) < 10, cents
@@ -115,7 +118,7 @@ def test_choir_separate_and_reharmonize_a_part(page):
     page.wait_for_function(
         "() => document.querySelector('#choir-status')?.innerText.includes('into 4 parts')", timeout=180_000)
     page.wait_for_function(f"() => ({CHOIR_TRACES})() !== null")
-    assert set(page.evaluate(CHOIR_TRACES)) == {"soprano", "alto", "tenor", "bass"}
+    assert set(page.evaluate(CHOIR_TRACES)) == {"soprano", "alto", "tenor", "bass", "notes"}  # notes: the soprano's
 
     assert page.locator("#choir-key input").input_value() == "A"  # the piece's key, found on Separate
     page.locator("#choir-part").get_by_label("tenor").check()

@@ -10,6 +10,7 @@ from gradio_client.exceptions import AppError
 from hiaudio.studio import choir_session
 from hiaudio.voice.edit import Edits
 from hiaudio.ui import choir as choir_ui
+from hiaudio.ui.common import NOTE_FIELDS
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 EXAMPLE, SCORE = choir_ui.choir_examples()[0]
@@ -40,9 +41,9 @@ def separated(studio_url):
 
 def test_separate_the_example_with_its_score(separated):
     c, out = separated
-    status, remix, plot, *players = out[:7]
-    assert "into 4 parts" in status and "with its score" in status
-    assert out[-2] == "A"  # bwv153.5 is in A (music21: A minor; its opening mixes C and C#), found from the pitches
+    status, remix, plot, downloads, *players = out[:8]
+    assert "into 4 parts" in status and "with its score" in status and downloads is None
+    assert out[-3] == "A"  # bwv153.5 is in A (music21: A minor; its opening mixes C and C#), found from the pitches
     mix, sr = sf.read(remix)
     original, sr0 = sf.read(EXAMPLE)
     assert sr == 16000 and abs(len(mix) - len(original)) <= 1
@@ -55,7 +56,8 @@ def test_separate_the_example_with_its_score(separated):
 
 def test_reharmonize_the_tenor_a_third_up_and_mute_the_rest(separated):
     c, _ = separated
-    status, remix, plot, *players = c.predict("tenor", *_edit_values(scale_degrees=2), api_name="/choir_edit")
+    status, remix, plot, downloads, *players = c.predict("tenor", *_edit_values(scale_degrees=2),
+                                                         api_name="/choir_edit")
     assert "tenor**: re-harmonize +2 degrees in C major" in status  # the key the request gave
     before, after = _trace(plot, "tenor (separated)"), _trace(plot, "tenor (edited)")
     both = np.isfinite(before) & np.isfinite(after)
@@ -63,17 +65,18 @@ def test_reharmonize_the_tenor_a_third_up_and_mute_the_rest(separated):
     assert np.median(moved) == pytest.approx(3.5, abs=0.75)  # a third: 3 or 4 semitones
     tenor, _ = sf.read(_path(players[2]))
     # solo the tenor: the remix is the edited tenor alone
-    solo = c.predict(*([0.0] * 4), *([False] * 4), False, False, True, False, api_name="/choir_mix")
+    solo, _ = c.predict(*([0.0] * 4), *([False] * 4), False, False, True, False, api_name="/choir_mix")
     mix, _ = sf.read(solo)
     assert np.corrcoef(mix[:len(tenor)], tenor[:len(mix)])[0, 1] > 0.99
     # reset: the tenor plays its stem again
     out = c.predict("tenor", api_name="/choir_reset")
-    assert "tenor**: as separated" in out[len(choir_ui.PART_EDITS)]
+    assert "tenor**: as separated" in out[len(choir_ui.PART_EDITS) + 1 + len(NOTE_FIELDS)]
 
 
 def test_export_writes_parts_remix_and_params(separated):
     c, _ = separated
-    files = c.predict(api_name="/choir_export")
+    files, status = c.predict(api_name="/choir_export")
+    assert "Exported 6 files" in status
     names = sorted(p.rsplit("/", 1)[-1] for p in files)
     assert any(n.endswith("_remix.wav") for n in names) and any(n.endswith("_bass.wav") for n in names)
     params = json.loads(open([p for p in files if p.endswith(".json")][0]).read())

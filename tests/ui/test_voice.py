@@ -18,22 +18,20 @@ from gradio_client.exceptions import AppError
 from hiaudio.ui import voice as voice_ui
 from hiaudio.audio import STUDIO_RATE
 from hiaudio.dsp.pitch import estimate_f0
-from hiaudio.voice.params import VoiceParams
 from hiaudio.studio import plots
 from hiaudio.voice.edit import PRESETS, Edits
 from hiaudio.studio.session import render_session, start_session
 from hiaudio.ui.common import safe_stem
+from hiaudio.voice import apply_edits, files
 from hiaudio.voice.edit import EDIT_SPEC, SPEC
+from tests.helpers import voice_outputs
 
 EXAMPLE = voice_ui.EXAMPLES_DIR / "speech_en.wav"
 # gradio's queue statistics use pandas options that pandas 3 deprecates; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
-RESULTS = ("state", "audio", "f0_plot", "filter_plot", "ab", "status", "wav_file", "json_file")
-
-
-def _outputs(result) -> dict:
-    """Name the outputs of /analyze and /render (the state is not part of the API)."""
-    return dict(zip(RESULTS[1:], result))
+def _plots(client) -> dict:
+    """The plots /redraw draws for the session as it is now: a skipped one is {"__type__": "update"}."""
+    return dict(zip(("f0_plot", "filter_plot"), client.predict(api_name="/redraw")))
 
 
 def _figure(plot_output) -> dict:
@@ -57,7 +55,7 @@ def _median_f0_hz(path) -> float:
 def client(studio_url):
     """One session that has analysed the spoken example."""
     c = Client(studio_url, verbose=False)
-    out = _outputs(c.predict(handle_file(str(EXAMPLE)), api_name="/analyze"))
+    out = voice_outputs(c.predict(handle_file(str(EXAMPLE)), api_name="/analyze"))
     assert "speech_en.wav" in out["status"]
     return c
 
@@ -68,19 +66,20 @@ def test_endpoints_are_named(client):
     named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert {"/analyze", "/render", "/preset", "/reset", "/listen", "/export"} <= set(named)
     params = [p["parameter_name"] for p in named["/render"]["parameters"]]
-    assert params == list(voice_ui.VOICE_EDITS)
+    assert params == [*voice_ui.VOICE_EDITS, "note", "note_semitones", "note_vibrato_pct", "note_drift_pct",
+                      "note_length_pct"]
 
 
 def test_transpose_moves_pitch_up_three_semitones(client):
-    flat = _outputs(client.predict(api_name="/render"))
-    up = _outputs(client.predict(transpose_semitones=3, api_name="/render"))
+    flat = voice_outputs(client.predict(api_name="/render"))
+    up = voice_outputs(client.predict(transpose_semitones=3, api_name="/render"))
     a, _ = sf.read(flat["audio"], dtype="float32")
     b, _ = sf.read(up["audio"], dtype="float32")
     assert a.shape == b.shape and np.abs(a - b).max() > 0.05
     cents = 1200 * np.log2(_median_f0_hz(up["audio"]) / _median_f0_hz(flat["audio"]))
     assert abs(cents - 300) < 50, cents
     # the pitch plot shows the same move, exactly (it draws the parameters)
-    fig = _figure(up["f0_plot"])
+    fig = _figure(_plots(client)["f0_plot"])
     edited, original = _trace(fig, "edited"), _trace(fig, "original")
     shift = 1200 * np.log2(np.nanmedian(edited) / np.nanmedian(original))
     assert abs(shift - 300) < 5, shift
@@ -89,7 +88,9 @@ def test_transpose_moves_pitch_up_three_semitones(client):
 
 def test_formant_only_change_keeps_the_pitch_plot(client):
     client.predict(transpose_semitones=2, api_name="/render")
-    out = _outputs(client.predict(transpose_semitones=2, formant_shift=1.2, api_name="/render"))
+    _plots(client)
+    client.predict(transpose_semitones=2, formant_shift=1.2, api_name="/render")
+    out = _plots(client)
     assert out["f0_plot"] == {"__type__": "update"}  # skipped (gr.skip): the pitch did not change
     fig = _figure(out["filter_plot"])
     formants = {t["name"]: t["x"] for t in fig["data"] if t["name"].endswith("formants")}
@@ -106,37 +107,42 @@ def test_ab_toggle_and_presets(client):
     values = client.predict("male -> female", api_name="/preset")
     preset = dict(zip(voice_ui.VOICE_EDITS, values))
     assert preset["formant_shift"] == PRESETS["male -> female"].formant_shift
-    reset = client.predict(api_name="/reset")
+    reset = voice_outputs(client.predict(api_name="/reset"))["rest"]  # the results, then the controls
     defaults = {f: getattr(Edits(), f) for f in voice_ui.VOICE_EDITS}
-    assert dict(zip(voice_ui.VOICE_EDITS, reset[:-1])) == defaults
+    assert dict(zip(voice_ui.VOICE_EDITS, reset)) == defaults
     assert reset[-1] == "original"
 
 
 def test_export_writes_wav_and_params(client):
     client.predict(transpose_semitones=-2, api_name="/render")
-    wav_path, json_path = client.predict(api_name="/export")
+    wav, json_file, status = client.predict(api_name="/export")
+    assert wav["label"] == "⬇ speech_en_edited.wav" and wav["variant"] == "primary"  # it shows it worked
+    wav_path, json_path = wav["value"], json_file["value"]
     wave, sr = sf.read(wav_path)
     assert sr == STUDIO_RATE and abs(len(wave) - sf.info(str(EXAMPLE)).frames) <= 1
     assert wav_path.endswith("speech_en_edited.wav")
-    with open(json_path, encoding="utf-8") as fh:
-        params = VoiceParams.from_json(fh.read())
+    assert "Exported **speech_en_edited.wav** and **speech_en_params.json**" in status
+    params, edits = files.load(json_path)  # the analysis and the edits on it
+    assert edits.transpose_semitones == -2
     session = start_session(*sf.read(EXAMPLE, dtype="float32"))
-    voiced = params.voiced > 0.5
-    cents = 1200 * np.log2(params.f0_hz[voiced] / session.params.f0_hz[voiced])
+    assert np.allclose(params.f0_hz, session.params.f0_hz, atol=1e-3)  # the analysis, to the file's 3 decimals
+    edited = apply_edits(params, edits)
+    voiced = edited.voiced > 0.5
+    cents = 1200 * np.log2(edited.f0_hz[voiced] / session.params.f0_hz[voiced])
     assert abs(np.median(cents) + 200) < 5
 
 
 def test_export_after_a_gain_cut(client):
     client.predict(gain_db=-6, api_name="/render")
-    _, json_path = client.predict(api_name="/export")
-    with open(json_path, encoding="utf-8") as fh:
-        assert VoiceParams.from_json(fh.read()).gain_db.max() < 0
+    _, json_file, _ = client.predict(api_name="/export")
+    params, edits = files.load(json_file["value"])
+    assert edits.gain_db == -6 and apply_edits(params, edits).gain_db.max() < params.gain_db.max()
 
 
 # ---- bad input: a message a person can act on, and the session goes on ----------------------
 
 def _still_serving(client):
-    out = _outputs(client.predict(transpose_semitones=1, api_name="/render"))
+    out = voice_outputs(client.predict(transpose_semitones=1, api_name="/render"))
     assert out["audio"] and "transpose +1" in out["status"]
 
 
@@ -183,7 +189,7 @@ def test_96k_stereo_24bit_is_resampled_and_analysed(studio_url, tmp_path):
     path = tmp_path / "studio_take.wav"
     sf.write(path, np.stack([hi, 0.5 * hi], axis=1), 96000, subtype="PCM_24")
     c = Client(studio_url, verbose=False)
-    out = _outputs(c.predict(handle_file(str(path)), api_name="/analyze"))
+    out = voice_outputs(c.predict(handle_file(str(path)), api_name="/analyze"))
     played, out_sr = sf.read(out["audio"])
     assert out_sr == STUDIO_RATE and abs(len(played) / out_sr - 2.0) < 0.01
     assert "studio_take.wav" in out["status"]
@@ -194,7 +200,7 @@ def test_clipped_clip_is_analysed_with_a_warning(studio_url, tmp_path):
     path = tmp_path / "hot.wav"
     sf.write(path, np.clip(8 * wave[:sr], -1, 1), sr, subtype="PCM_16")
     job = Client(studio_url, verbose=False).submit(handle_file(str(path)), api_name="/analyze")
-    assert "hot.wav" in _outputs(job.result())["status"]
+    assert "hot.wav" in voice_outputs(job.result())["status"]
     updates, logs = job.communicator.updates, []  # every status message; gr.Warning's are "log"s
     while not updates.empty():
         update = updates.get_nowait()

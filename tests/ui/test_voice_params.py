@@ -9,6 +9,7 @@ import time
 
 import gradio as gr
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import soundfile as sf
 import torch
@@ -18,9 +19,9 @@ from gradio_client.exceptions import AppError
 from hiaudio.ui import voice as voice_ui
 from hiaudio.audio import STUDIO_RATE
 from hiaudio.dsp.pitch import estimate_f0
-from hiaudio.voice.params import MAX_FRAMES, MAX_HARMONICS, VoiceParams
-from hiaudio.voice import synthesis
-from hiaudio.studio.session import MAX_PARAMS_BYTES, MAX_SESSION_FRAMES, start_session
+from hiaudio.voice.params import MAX_FRAMES, MAX_HARMONICS
+from hiaudio.voice import NO_EDITS, apply_edits, files, synthesis
+from hiaudio.studio.session import MAX_PARAMS_BYTES, MAX_SESSION_FRAMES, edited_params, start_session
 from tests.helpers import harmonic_voice
 
 # gradio's queue statistics use pandas options that pandas 3 deprecates; not ours to fix
@@ -48,38 +49,58 @@ def analysed() -> voice_ui.VoiceTab:
 
 @pytest.fixture(scope="module")
 def exported(analysed) -> str:
-    """Export's parameters JSON of the analysed vowel (edits folded in): vowel_params.json."""
-    _, _, json_path = voice_ui.export(analysed)
-    return json_path
+    """Export's parameters JSON of the analysed vowel (the analysis and the +3 st edit): vowel_params.json."""
+    _, _, json_file, _ = voice_ui.export(analysed)
+    return json_file["value"]
+
+
+def _read(path) -> np.ndarray:
+    return sf.read(path, dtype="float32")[0]
 
 
 # ---- the round trip --------------------------------------------------------------------------
 
-def test_exported_parameters_load_render_and_edit_like_an_analysis(exported):
-    state, (sr, pcm), f0_plot, filter_plot, ab, status, wav, js = voice_ui.load_params_file(
-        exported, voice_ui.VoiceTab(), *DEFAULTS)
-    params = VoiceParams.load(exported)
-    direct, _ = synthesis.limit_peak(synthesis.render(params))
-    assert sr == params.sample_rate and pcm.shape == direct.shape
-    assert np.allclose(pcm / 32767, direct, atol=2 / 32767)  # the same voice, to the 16-bit step
-    assert f0_plot is not None and filter_plot is not None and ab == "Edited" and wav is js is None
+def test_exported_parameters_load_as_they_were_exported(analysed, exported):
+    """Loading the export restores the analysis with the sliders at the edits that made it: the
+    render is the exported sound (the edits applied once, not twice)."""
+    state, audio, ab, status, wav, js, spectrogram, menu, *controls = voice_ui.load_params_file(
+        exported, voice_ui.VoiceTab())
+    values = dict(zip(voice_ui.VOICE_EDITS, controls))
+    assert values["transpose_semitones"] == 3 and state.session.edits.transpose_semitones == 3
+    params, edits = files.load(exported)
+    assert edits == analysed.session.edits
+    exported_wave = synthesis.limit_peak(synthesis.render(apply_edits(params, edits)))[0]
+    loaded = _read(audio)
+    assert loaded.shape == exported_wave.shape and np.abs(loaded - exported_wave).max() < 2 / 32767  # 16-bit step
+    before = _median_f0_hz(_read(voice_ui.render_edits(analysed, *_values(transpose_semitones=3))[1]), STUDIO_RATE)
+    assert abs(1200 * np.log2(_median_f0_hz(loaded, STUDIO_RATE) / before)) < 10  # not +6 st
+    drawn, f0_plot, filter_plot = voice_ui.redraw(state, ())  # what follows the load in the page
+    assert isinstance(f0_plot, go.Figure) and isinstance(filter_plot, go.Figure) and ab == "Edited"
+    assert voice_ui.redraw(state, drawn)[1:] == (gr.skip(), gr.skip())  # drawn already
     assert "vowel_params.json" in status and "No recording" in status and '"Original"' in status
-    # A/B "Original" is the parameters rendered without edits
-    _, original = voice_ui.listen(state, "Original")
-    assert np.array_equal(original, pcm)
+    # A/B "Original" is the analysis rendered without edits
+    original = _read(voice_ui.listen(state, "Original"))
+    assert np.abs(original - synthesis.limit_peak(synthesis.render(params))[0]).max() < 2 / 32767
 
-    up = voice_ui.render_edits(state, *_values(transpose_semitones=12))
+    up = voice_ui.render_edits(state, *_values(transpose_semitones=12))  # the sliders say +12 now
     edited = up[0].session.edited
     assert np.allclose(edited.f0_hz, 2 * params.f0_hz, rtol=1e-4)  # an octave, frame by frame
-    wave = up[1][1].astype(np.float32) / 32767
-    cents = 1200 * np.log2(_median_f0_hz(wave, sr) / _median_f0_hz(direct, sr))
+    cents = 1200 * np.log2(_median_f0_hz(_read(up[1]), STUDIO_RATE) / _median_f0_hz(original, STUDIO_RATE))
     assert abs(cents - 1200) < 50, cents
-    assert "transpose +12" in up[5]
+    assert "transpose +12" in up[3]
+    _, wav_file, json_file, _ = voice_ui.export(up[0])  # and Export goes on from there
+    assert wav_file["value"].endswith("vowel_edited.wav") and json_file["value"].endswith("vowel_params.json")
+    again, again_edits = files.load(json_file["value"])
+    assert again_edits.transpose_semitones == 12 and np.allclose(again.f0_hz, params.f0_hz, atol=1e-3)
 
-    _, wav_path, json_path = voice_ui.export(up[0])  # and Export goes on from there
-    assert wav_path.endswith("vowel_edited.wav") and json_path.endswith("vowel_params.json")
-    again = VoiceParams.load(json_path)
-    assert np.allclose(again.f0_hz, 2 * params.f0_hz, rtol=1e-3)
+
+def test_an_older_file_without_edits_loads_as_the_voice_it_holds(analysed, tmp_path):
+    """A file of edited parameters with no "edits" (before they were written) is a voice with no edits."""
+    path = tmp_path / "old_params.json"
+    edited_params(analysed.session).save(path)
+    state, *_rest = voice_ui.load_params_file(str(path), voice_ui.VoiceTab())
+    assert state.session.edits == NO_EDITS
+    assert np.allclose(state.session.params.f0_hz, analysed.session.edited.f0_hz, rtol=1e-4)
 
 
 # ---- bad files -------------------------------------------------------------------------------
@@ -171,7 +192,7 @@ def test_bad_parameter_file_is_explained_and_the_tab_keeps_its_clip(analysed, ex
               session.params.f0_hz.copy())
     started = time.perf_counter()
     with pytest.raises(gr.Error) as err:
-        voice_ui.load_params_file(path, analysed, *DEFAULTS)
+        voice_ui.load_params_file(path, analysed)
     message = err.value.message
     assert all(w.lower() in message.lower() for w in words), message
     assert "Voice tab" in message and "python -m hiaudio analyze" in message, message  # what to do
@@ -186,21 +207,22 @@ def test_bad_parameter_file_is_explained_and_the_tab_keeps_its_clip(analysed, ex
 
 def test_no_file_says_what_to_do(analysed):
     with pytest.raises(gr.Error, match="No parameter file yet: export parameters"):
-        voice_ui.load_params_file(None, analysed, *DEFAULTS)
+        voice_ui.load_params_file(None, analysed)
 
 
 # ---- through the served app ------------------------------------------------------------------
 
 def test_load_params_through_the_app(studio_url, exported, tmp_path):
     c = Client(studio_url, verbose=False)
-    audio, _, _, ab, status, *_ = c.predict(handle_file(exported), api_name="/load_params")
-    assert "No recording" in status and ab == "Edited"
+    audio, ab, status, _, _, _, _, transpose, *_ = c.predict(handle_file(exported), api_name="/load_params")
+    assert "No recording" in status and ab == "Edited" and transpose == 3  # the slider shows the export's edit
     loaded, sr = sf.read(audio, dtype="float32")
     original, _ = sf.read(c.predict("Original", api_name="/listen"), dtype="float32")
-    assert sr == STUDIO_RATE and np.abs(loaded - original).max() < 1e-3
+    cents = 1200 * np.log2(_median_f0_hz(loaded, sr) / _median_f0_hz(original, sr))
+    assert sr == STUDIO_RATE and abs(cents - 300) < 50, cents  # the export: +3 st on the analysis
     up, *_ = c.predict(transpose_semitones=12, api_name="/render")
     edited, _ = sf.read(up, dtype="float32")
-    cents = 1200 * np.log2(_median_f0_hz(edited, sr) / _median_f0_hz(loaded, sr))
+    cents = 1200 * np.log2(_median_f0_hz(edited, sr) / _median_f0_hz(original, sr))
     assert abs(cents - 1200) < 50, cents
 
     bad = tmp_path / "bad_params.json"
@@ -208,4 +230,4 @@ def test_load_params_through_the_app(studio_url, exported, tmp_path):
     with pytest.raises(AppError) as err:
         c.predict(handle_file(str(bad)), api_name="/load_params")
     assert "lacks" in str(err.value) and "Traceback" not in str(err.value)
-    assert "transpose +12" in c.predict(transpose_semitones=12, api_name="/render")[4]  # kept
+    assert "transpose +12" in c.predict(transpose_semitones=12, api_name="/render")[2]  # kept

@@ -97,3 +97,87 @@ def test_edits_out_of_range_are_refused():
     assert e.scale_degrees == 2 and isinstance(e.scale_degrees, int) and e.gain_db == -3.0
     with pytest.raises(ValueError, match="expected 2 edit values"):
         edit.Edits.from_values(("scale_degrees", "gain_db"), (2.0,))
+
+
+# ---- notes ---------------------------------------------------------------------------------------
+
+PHRASE = [(60, 0.10, 0.50), (64, 0.70, 0.50), (67, 1.30, 0.60)]  # C4 E4 G4 with rests between
+
+
+@pytest.fixture(scope="module")
+def phrase():
+    """Three sung notes (our voice model, no vibrato or drift: the F0 is the score's) and their
+    analysis-free parameters: the notes are found exactly where they were sung."""
+    from hiaudio.voice import Singer, sing
+
+    params = sing([(p, s, d, 0.8) for p, s, d in PHRASE], SR, Singer(vibrato_cents=0, drift_cents=0,
+                                                                    portamento_s=0.0), seed=0)
+    layers = edit.pitch_layers(params)
+    return params, layers, edit.find_notes(layers, params.voiced)
+
+
+def _note_cents(params, note) -> float:
+    """The median F0 (cents re A4) over the middle half of a note's frames."""
+    a, b = note.start + (note.stop - note.start) // 4, note.stop - (note.stop - note.start) // 4
+    return float(np.median(units.hz_to_cents(params.f0_hz[a:b])))
+
+
+def test_notes_are_found_where_they_were_sung(phrase):
+    params, layers, notes = phrase
+    frame_s = params.hop_samples / params.sample_rate
+    assert [round(n.midi) for n in notes] == [60, 64, 67]
+    for note, (_, start_s, dur_s) in zip(notes, PHRASE):
+        assert abs(note.start * frame_s - start_s) < 0.03 and abs(note.stop * frame_s - (start_s + dur_s)) < 0.03
+
+
+def test_a_note_edit_moves_that_note_and_leaves_its_neighbours(phrase):
+    params, layers, notes = phrase
+    out = edit.apply_edits(params, edit.Edits(notes=(edit.NoteEdit(1, semitones=2.0),)), layers)
+    moved = [_note_cents(out, n) - _note_cents(params, n) for n in notes]
+    assert moved[1] == pytest.approx(200.0, abs=1.0)
+    assert abs(moved[0]) < 1.0 and abs(moved[2]) < 1.0
+    # global edits still apply on top
+    both = edit.apply_edits(params, edit.Edits(transpose_semitones=-1, notes=(edit.NoteEdit(1, semitones=2.0),)), layers)
+    assert _note_cents(both, notes[1]) - _note_cents(params, notes[1]) == pytest.approx(100.0, abs=1.0)
+    assert _note_cents(both, notes[0]) - _note_cents(params, notes[0]) == pytest.approx(-100.0, abs=1.0)
+
+
+def test_a_stretched_note_keeps_its_start_and_the_clip_its_length(phrase):
+    params, layers, notes = phrase
+    out = edit.apply_edits(params, edit.Edits(notes=(edit.NoteEdit(0, length_pct=150.0),)), layers)
+    assert out.n_frames == params.n_frames
+    # the notes found again (longer than 0.1 s: the squeezed rest may leave a short glide)
+    after = [n for n in edit.find_notes(edit.pitch_layers(out), out.voiced) if n.stop - n.start > 20]
+    before_len = notes[0].stop - notes[0].start
+    assert abs(after[0].start - notes[0].start) <= 1
+    # (found notes end where voicing fades below 0.5: the release ramp is stretched with the note)
+    assert after[0].stop - after[0].start == pytest.approx(1.5 * before_len, rel=0.06)
+    where = edit.time_map(params.n_frames, notes, [edit.NoteEdit(0, length_pct=150.0)])
+    start, stop = notes[0].start, notes[0].stop
+    end_out = start + 1.5 * (stop - start)  # where the note's last input frame now sits
+    assert where[start] == start and where[int(end_out)] <= stop <= where[int(end_out) + 1]
+    assert np.all(np.diff(where) > 0) and where[notes[1].stop] == notes[1].stop  # monotone; the next note ends in time
+    assert [round(n.midi) for n in after] == [60, 64, 67]
+    assert abs(after[1].stop - notes[1].stop) <= 1 and abs(after[2].start - notes[2].start) <= 1  # the rest in time
+    shorter = edit.apply_edits(params, edit.Edits(notes=(edit.NoteEdit(2, length_pct=50.0),)), layers)
+    last = [n for n in edit.find_notes(edit.pitch_layers(shorter), shorter.voiced) if n.stop - n.start > 20][2]
+    assert last.stop - last.start == pytest.approx(0.5 * (notes[2].stop - notes[2].start), rel=0.1)
+
+
+def test_note_edits_are_checked_and_identities_dropped():
+    with pytest.raises(ValueError, match="length_pct"):
+        edit.NoteEdit(0, length_pct=300.0)
+    with pytest.raises(ValueError, match="same note"):
+        edit.Edits(notes=(edit.NoteEdit(1, semitones=1.0), edit.NoteEdit(1, semitones=2.0)))
+    e = edit.Edits(notes=(edit.NoteEdit(3), edit.NoteEdit(0, drift_pct=50.0)))
+    assert e.notes == (edit.NoteEdit(0, drift_pct=50.0),)
+    assert e.with_note(edit.NoteEdit(0)).notes == () and e.note(5) == edit.NoteEdit(5)
+    assert "note 1 drift 50 %" in e.describe()
+    assert e.key(edit.PITCH) != edit.NO_EDITS.key(edit.PITCH)
+    assert e.key(edit.TRACT) == edit.NO_EDITS.key(edit.TRACT)  # only a note's length moves the tract
+
+
+def test_an_edit_of_a_note_the_voice_lacks_is_refused(phrase):
+    params, layers, _ = phrase
+    with pytest.raises(ValueError, match="note 9 is not in this voice"):
+        edit.apply_edits(params, edit.Edits(notes=(edit.NoteEdit(8, semitones=1.0),)), layers)
