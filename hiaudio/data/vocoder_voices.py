@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from hiaudio.audio import load_audio, save_wav
-from hiaudio.data import speech, splits, words
+from hiaudio.data import speech, words
 from hiaudio.data.cache import data_dir, write_json
 from hiaudio.voice import render, singing
 
