@@ -18,6 +18,9 @@ trained against discriminators that saw audio through a spectrally shaped forwar
 
 `Vocoded.notes` says when a setting is one the model was not tuned for (a step count without a
 searched noise schedule); the tab shows it beside the result.
+
+A learned method is available only when its checkpoint ships in assets/ (`available_methods`);
+asked for one that does not, `vocode` raises `VocoderUnavailable`, saying what to train.
 """
 from __future__ import annotations
 
@@ -45,6 +48,12 @@ MAX_STEPS = 200
 CHECKPOINT = "wavegrad.pt"
 GAN_CHECKPOINT = "specdiff_gan.pt"
 QUALITY_FILE = "vocoder_quality.json"  # measured on unseen voices by bench/vocoders.py --write-quality
+NOT_TRAINED = "not trained yet — see issue 18"  # why a learned method without a shipped checkpoint is not offered
+TRAIN_TASKS = {"wavegrad.pt": "wavegrad", "specdiff_gan.pt": "specdiff_gan"}  # checkpoint -> training task
+
+
+class VocoderUnavailable(ValueError):
+    """A method whose checkpoint does not ship (yet); the message says what to train."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +78,36 @@ class Vocoded:
     @property
     def label(self) -> str:
         return self.method if self.n_steps is None else f"{self.method}-{self.n_steps}"
+
+
+def checkpoint_of(method: str) -> str | None:
+    """The assets/ checkpoint a method needs (None for Griffin-Lim)."""
+    if method == "specdiff-gan":
+        return GAN_CHECKPOINT
+    return CHECKPOINT if method in DIFFUSION_METHODS else None
+
+
+def unavailable_reason(method: str) -> str:
+    """Why `method` cannot run here, in words ('' when it can): its checkpoint is not in assets/."""
+    name = checkpoint_of(method)
+    if name is None or (checkpoints.ASSETS_DIR / name).is_file():
+        return ""
+    return f"{NOT_TRAINED} (no assets/{name})"
+
+
+def available_methods() -> tuple[str, ...]:
+    """The methods whose checkpoints ship, in METHODS order."""
+    return tuple(m for m in METHODS if not unavailable_reason(m))
+
+
+def require(method: str) -> None:
+    """Raise `VocoderUnavailable` when `method`'s checkpoint does not ship, saying how to make it."""
+    reason = unavailable_reason(method)
+    if reason:
+        name = checkpoint_of(method)
+        raise VocoderUnavailable(
+            f"{method} is not available: {reason}. Train and ship it with `python -m hiaudio.train "
+            f"{TRAIN_TASKS.get(name, name)} --ship {name}`, or choose one of: {', '.join(available_methods())}")
 
 
 def load_wavegrad():
@@ -174,6 +213,8 @@ def vocode(wave: np.ndarray, method: str, n_steps: int | None = None,
     """Mel of `wave` (S,) at 16 kHz, inverted by `method`: audio of the input's length, in [-1, 1]."""
     if method not in METHODS:
         raise ValueError(f"unknown vocoder {method!r}; choose one of: {', '.join(METHODS)}")
+    if model is None:
+        require(method)
     if method in ("griffin-lim", "specdiff-gan"):
         n_steps = None
     else:

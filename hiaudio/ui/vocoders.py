@@ -1,7 +1,8 @@
 """The studio's "Vocoders" tab: a clip's mel inverted by Griffin-Lim, WaveGrad, GLA-Grad and
 SpecDiff-GAN, side by side, each result shown as soon as it is ready, each player labelled with
 how that method scored on voices it never heard (assets/vocoder_quality.json, bench/vocoders.py),
-and any setting the model was not tuned for said in the table's note column.
+and any setting the model was not tuned for said in the table's note column. A learned method
+whose checkpoint does not ship in assets/ is shown as not available yet, with why, and not offered.
 
 The handler `vocode_clip` is a plain generator over (path, methods, steps, GLA settings, seed);
 the pipeline is `hiaudio.studio.vocode`. Nothing is kept between requests, so the tab needs no
@@ -55,6 +56,10 @@ def vocode_clip(path: str | None, methods: list[str], n_steps: int, n_projected:
     methods = [m for m in vocode.METHODS if m in (methods or [])]
     if not methods:
         raise gr.Error("Choose at least one method.")
+    missing = [f"{METHOD_LABELS[m]}: {vocode.unavailable_reason(m)}" for m in methods if vocode.unavailable_reason(m)]
+    if missing:
+        raise gr.Error(f"Not available yet -- {'; '.join(missing)}. Choose among: "
+                       f"{', '.join(METHOD_LABELS[m] for m in vocode.available_methods())}.")
     wave, about = load_clip(path)
     gla = vocode.GlaGradSettings(n_projected=int(n_projected), n_iter=int(n_iter))
     sr = vocode.SAMPLE_RATE
@@ -96,6 +101,11 @@ def build_vocoders_tab() -> None:
         "spectrogram with Griffin-Lim iterations; **SpecDiff-GAN** is a one-pass GAN generator. "
         "Beside each player: how that method scored on voices and languages it never heard. "
         f"The tab vocodes the first {MAX_VOCODE_S:.0f} s of a clip.")
+    offered = vocode.available_methods()
+    missing = [f"**{label}**: {vocode.unavailable_reason(m)}" for m, label in METHOD_LABELS.items()
+               if m not in offered]
+    if missing:
+        gr.Markdown("Not available yet: " + "; ".join(missing) + ".", elem_id="vocoders-unavailable")
     gr.Markdown(limits_note("vocoding", audio.MAX_DURATION_S, f"the first {MAX_VOCODE_S:.0f} s are vocoded"),
                 elem_id="vocoders-limits")
     with gr.Row():
@@ -106,7 +116,7 @@ def build_vocoders_tab() -> None:
             if example_clips():
                 gr.Examples(example_clips(), inputs=[clip], label="Examples")
         with gr.Column(scale=1):
-            methods = gr.CheckboxGroup(list(vocode.METHODS), value=list(vocode.METHODS), label="Methods",
+            methods = gr.CheckboxGroup(list(offered), value=list(offered), label="Methods",
                                        elem_id="vocoders-methods")
             steps = gr.Slider(1, 50, value=vocode.DEFAULT_STEPS, step=1, label="Reverse steps",
                               info="WaveGrad and GLA-Grad; 6 and 25 have searched schedules, other counts "
@@ -130,6 +140,8 @@ def build_vocoders_tab() -> None:
         steps_measured = vocode.DEFAULT_STEPS if name in vocode.DIFFUSION_METHODS else None
         measured = vocode.quality_line(name, steps_measured, quality) if name != "original" else ""
         shown = label + (f"-{steps_measured}" if steps_measured else "") + (f" — {measured}" if measured else "")
+        if name != "original" and name not in offered:
+            shown = f"{label} — not available yet: {vocode.unavailable_reason(name)}"
         with gr.Row():
             players.append(result_player(shown, elem_id=f"vocoders-{name}-audio", scale=1))
             figures.append(gr.Plot(label=f"{label}: mel", elem_id=f"vocoders-{name}-plot", scale=3))

@@ -81,8 +81,8 @@ def test_cli_vocodes_a_file_to_the_same_length(tmp_path, voice):
     assert sr == SR and len(wave) == len(voice) and np.isfinite(wave).all()
 
 
-def test_cli_vocodes_with_specdiff_gan(tmp_path, voice, tiny_gan, monkeypatch, capsys):
-    monkeypatch.setattr(vocode, "load_specdiff_gan", lambda: tiny_gan)
+def test_cli_vocodes_with_specdiff_gan(tmp_path, voice, vocoder_assets, capsys):
+    vocoder_assets("wavegrad", "specdiff_gan")
     src, out = tmp_path / "in.wav", tmp_path / "out.wav"
     sf.write(src, voice, SR)
     assert cli.main(["vocode", str(src), "--method", "specdiff-gan", "--out", str(out)]) == 0
@@ -112,3 +112,34 @@ def test_cli_bad_input_exits_2_with_a_message(tmp_path, capsys, voice):
     assert cli.main(["vocode", str(src), "--method", "gla-grad", "--steps", "0", "--out", str(out)]) == 2
     assert "reverse steps" in capsys.readouterr().err
     assert not out.exists()
+
+
+# ---- what ships: a learned method without its checkpoint is not offered --------------------------
+def test_a_method_whose_checkpoint_does_not_ship_is_unavailable_and_refused(voice, vocoder_assets):
+    vocoder_assets("wavegrad")  # no specdiff_gan.pt
+    assert vocode.available_methods() == ("griffin-lim", "wavegrad", "gla-grad")
+    assert vocode.unavailable_reason("specdiff-gan") == "not trained yet — see issue 18 (no assets/specdiff_gan.pt)"
+    with pytest.raises(vocode.VocoderUnavailable) as err:
+        vocode.vocode(voice, "specdiff-gan")
+    assert "python -m hiaudio.train specdiff_gan --ship specdiff_gan.pt" in str(err.value)
+    assert "griffin-lim, wavegrad, gla-grad" in str(err.value)
+    assert len(vocode.vocode(voice, "wavegrad", 2).audio) == len(voice)  # what ships still runs
+    vocoder_assets("specdiff_gan")
+    assert vocode.available_methods() == vocode.METHODS
+    assert len(vocode.vocode(voice, "specdiff-gan").audio) == len(voice)
+
+
+def test_without_any_learned_checkpoint_only_griffin_lim_is_offered(vocoder_assets):
+    vocoder_assets()
+    assert vocode.available_methods() == ("griffin-lim",)
+    assert "no assets/wavegrad.pt" in vocode.unavailable_reason("gla-grad")
+
+
+def test_cli_refuses_an_unavailable_method_with_what_to_do(tmp_path, voice, vocoder_assets, capsys):
+    vocoder_assets("wavegrad")
+    src, out = tmp_path / "in.wav", tmp_path / "out.wav"
+    sf.write(src, voice, SR)
+    assert cli.main(["vocode", str(src), "--method", "specdiff-gan", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: specdiff-gan is not available: not trained yet — see issue 18")
+    assert "--ship specdiff_gan.pt" in err and "Traceback" not in err and not out.exists()
