@@ -24,6 +24,10 @@ Splits of voices (`VOICE_SPLITS`), all pure functions of the voice, the same on 
 
     bank = VoiceBank("validation", n_clips=24)
     wave, meta = bank.clip(0)    # float32 (S,) at 16 kHz, peak -12..-1 dBFS; meta["voice"]
+
+A machine without espeak-ng and MBROLA (a lent GPU) trains from a pack: every clip of a bank in
+one lossless FLAC file and a JSON of their lengths and plans (`write_pack`, `read_pack`;
+`python -m hiaudio.data vocoder-pack`), ~36 MB per 1,000 training clips.
 """
 from __future__ import annotations
 
@@ -297,3 +301,42 @@ def duration_s(bank: VoiceBank) -> float:
     """Total audio of a bank, in seconds (renders what is missing)."""
     return sum(len(bank.clip(i)[0]) for i in range(len(bank))) / SAMPLE_RATE
 
+
+
+def pack_path(folder: str | os.PathLike, split: str, seed: int = 0) -> Path:
+    """Where `write_pack` puts a split's pack in `folder`: {split}-seed{seed}.flac (+ .json)."""
+    return Path(folder) / f"{split}-seed{seed}.flac"
+
+
+def write_pack(bank: VoiceBank, folder: str | os.PathLike) -> Path:
+    """Every clip of `bank` (rendered or read from the cache) joined into one 16-bit FLAC file --
+    lossless, so `read_pack` returns exactly what `bank.clip` does -- with a JSON beside it of each
+    clip's length and plan."""
+    import soundfile as sf
+
+    clips = [bank.clip(i) for i in range(len(bank))]
+    path = pack_path(folder, bank.split, bank.seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joined = np.concatenate([wave for wave, _ in clips])
+    sf.write(path, joined, SAMPLE_RATE, subtype="PCM_16", format="FLAC")
+    write_json(path.with_suffix(".json"), {"version": VOICES_VERSION, "split": bank.split, "seed": bank.seed,
+                                           "lengths": [len(wave) for wave, _ in clips],
+                                           "metas": [meta for _, meta in clips]})
+    return path
+
+
+def read_pack(folder: str | os.PathLike, split: str, n_clips: int, seed: int = 0) -> list[np.ndarray]:
+    """The first `n_clips` clips of the split's pack in `folder`, float32 (S,) each at 16 kHz."""
+    import soundfile as sf
+
+    path = pack_path(folder, split, seed)
+    if not path.is_file():
+        raise FileNotFoundError(f"no pack at {path}; make it with `python -m hiaudio.data vocoder-pack --split "
+                                f"{split} --n {n_clips} --out {folder}` where espeak-ng and MBROLA are installed")
+    header = json.loads(path.with_suffix(".json").read_text())
+    if header["version"] != VOICES_VERSION or len(header["lengths"]) < n_clips:
+        raise ValueError(f"{path} holds {len(header['lengths'])} clips of {header['version']}; "
+                         f"{n_clips} of {VOICES_VERSION} were asked for: make the pack again")
+    joined, _ = sf.read(path, dtype="float32")
+    ends = np.cumsum(header["lengths"])
+    return [joined[end - n:end] for n, end in zip(header["lengths"][:n_clips], ends[:n_clips])]

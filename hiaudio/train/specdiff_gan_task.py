@@ -34,12 +34,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from hiaudio.data.vocoder_voices import VOICES_VERSION, VoiceBank
+from hiaudio import checkpoints
+from hiaudio.data.vocoder_voices import VOICES_VERSION
 from hiaudio.dsp import losses, noise_shaping, spectral
 from hiaudio.models import specdiff_gan
 from hiaudio.train.config import TrainConfig
 from hiaudio.train.loop import Task
-from hiaudio.train.vocoder_data import Crops, clip_mel, render
+from hiaudio.train.vocoder_data import Crops, clip_mel, voice_clips
 
 MEL_WEIGHT, FM_WEIGHT = 45.0, 2.0  # HiFi-GAN's loss weights
 STFT_SIZES = (2048, 1024, 512, 256, 128)  # the log-STFT loss's resolutions: 2048 resolves 8 Hz, 128 8 ms
@@ -68,10 +69,12 @@ class Config(TrainConfig):
     stft_weight: float = 10.0  # multi-resolution log-STFT L1 (losses.log_spectral_l1): harmonics the mel cannot see
     n_train: int = 1200  # training clips (VoiceBank "train")
     n_val: int = 32  # validation clips (voices never heard in training)
+    pack: str = ""  # a folder of clip packs (python -m hiaudio.data vocoder-pack) to read instead of rendering
     segment_frames: int = 32  # mel frames per crop (32 x 256 = 8192 samples, 0.51 s)
     d_segment_frames: int = 16  # frames of it the discriminators see (a random sub-crop: half the cost)
     n_monitor: int = 4  # validation clips the monitor scores
     monitor_s: float = 2.0  # seconds of each (from the start)
+    init_from: str = ""  # a shipped generator (e.g. assets/specdiff_gan.pt) whose weights start a new run
 
 
 def mel_l1(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
@@ -117,7 +120,7 @@ def make_loss(cfg: Config):
             return l_rec, metrics
         t_max = int(pair.t_max)
         root_abar = specdiff_gan.diffusion_alpha_bars(t_max)
-        t = torch.randint(0, t_max + 1, (audio.shape[0],))
+        t = torch.randint(0, t_max + 1, (audio.shape[0],), device=audio.device)
         prior = noise_shaping.noise_prior(mel, cfg.noise, audio.shape[-1])
         y_real = specdiff_gan.diffuse(audio, t, root_abar, prior, cfg.sigma)
         y_fake = specdiff_gan.diffuse(fake, t, root_abar, prior, cfg.sigma)
@@ -140,14 +143,16 @@ def make_loss(cfg: Config):
 
 
 def generate_scores(generator, clips) -> dict:
-    """Mean PESQ-WB and log-mel distance (dB) of the generator's audio from each clip's mel."""
+    """Mean PESQ-WB and log-mel distance (dB) of the generator's audio from each clip's mel (the
+    generator runs where it is: on the GPU in a GPU run)."""
     from pesq import pesq
 
+    device = next(generator.parameters()).device
     pesq_wb, log_mel_db = [], []
     for i, wave in enumerate(clips):
         wave, mel = clip_mel(wave)
         with torch.no_grad():
-            out = generator(mel[None])[0].clamp(-1, 1)
+            out = generator(mel[None].to(device))[0].clamp(-1, 1).float().cpu()
         log_mel_db.append(float(spectral.log_mel_distance_db(wave, out)))
         try:
             pesq_wb.append(float(pesq(spectral.MEL.sample_rate, wave.double().numpy(), out.double().numpy(), "wb")))
@@ -162,17 +167,23 @@ def build(cfg: Config) -> Task:
     gen_kwargs = {"n_mels": spectral.MEL.n_mels, "hop_samples": spectral.MEL.hop_samples, **gen_kwargs}
     pair_kwargs = {"generator": gen_kwargs, "t_start": cfg.t_start}
     pair = specdiff_gan.SpecDiffGAN(**pair_kwargs)
-    train_clips = render(VoiceBank("train", n_clips=cfg.n_train, seed=cfg.seed))
-    val_clips = render(VoiceBank("validation", n_clips=cfg.n_val, seed=cfg.seed))
+    if cfg.init_from:
+        data = checkpoints.read_checkpoint(cfg.init_from)
+        if data["model"] != "specdiff_gan" or data["kwargs"] != gen_kwargs:
+            raise ValueError(f"init_from {cfg.init_from} holds a {data['model']} with {data['kwargs']}, "
+                             f"not a specdiff_gan generator with {gen_kwargs}")
+        pair.generator.load_state_dict(data["state"])
+    train_clips = voice_clips("train", cfg.n_train, cfg.seed, cfg.pack)
+    val_clips = voice_clips("validation", cfg.n_val, cfg.seed, cfg.pack)
     n = int(cfg.monitor_s * spectral.MEL.sample_rate)
     monitor_clips = [c[:n] for c in val_clips[: cfg.n_monitor]]
 
     def monitor(pair):
         pair.eval()
-        return generate_scores(pair.generator.cpu(), monitor_clips)
+        return generate_scores(pair.generator, monitor_clips)
 
     def evaluate(pair):
-        return {f"val_{k}": v for k, v in generate_scores(pair.generator.cpu(), monitor_clips).items()}
+        return {f"val_{k}": v for k, v in generate_scores(pair.generator, monitor_clips).items()}
 
     return Task(model=pair, model_name="specdiff_gan_pair", model_kwargs=pair_kwargs,
                 train_set=Crops(train_clips, cfg.segment_frames, fixed=False),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from hiaudio.data.vocoder_voices import VoiceBank, read_pack
 from hiaudio.dsp import spectral
 from hiaudio.models import wavegrad
 
@@ -11,6 +12,14 @@ from hiaudio.models import wavegrad
 def render(bank) -> list[np.ndarray]:
     """Every clip of a `VoiceBank`, rendered (or read from the cache) now, not inside timed steps."""
     return [bank.clip(i)[0] for i in range(len(bank))]
+
+
+def voice_clips(split: str, n_clips: int, seed: int, pack: str = "") -> list[np.ndarray]:
+    """The first `n_clips` clips of a voice split: from the pack folder `pack` when given (a machine
+    without espeak-ng and MBROLA), else rendered or read from the cache -- the same samples."""
+    if pack:
+        return read_pack(pack, split, n_clips, seed)
+    return render(VoiceBank(split, n_clips=n_clips, seed=seed))
 
 
 def clip_mel(audio: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

@@ -34,12 +34,12 @@ import numpy as np
 import torch
 
 from hiaudio import checkpoints
-from hiaudio.data.vocoder_voices import VOICES_VERSION, VoiceBank
+from hiaudio.data.vocoder_voices import VOICES_VERSION
 from hiaudio.dsp import losses, spectral
 from hiaudio.models import wavegrad
 from hiaudio.train.config import TrainConfig
 from hiaudio.train.loop import Task
-from hiaudio.train.vocoder_data import Crops, clip_mel, render
+from hiaudio.train.vocoder_data import Crops, clip_mel, voice_clips
 
 # schedule search grid per step count: geometric betas from a first to a last value
 # (wavegrad.geometric_betas); fewer steps need larger betas to reach noise
@@ -60,6 +60,7 @@ class Config(TrainConfig):
     noise: str = "priorgrad"  # the noise prior: white | priorgrad | specgrad (dsp.noise_shaping)
     n_train: int = 1200  # training clips (VoiceBank "train")
     n_val: int = 32  # validation clips (VoiceBank "validation": voices never heard in training)
+    pack: str = ""  # a folder of clip packs (python -m hiaudio.data vocoder-pack) to read instead of rendering
     segment_frames: int = 24  # mel frames per training crop (24 x 256 = 6144 samples, 0.38 s)
     monitor_every: int = 1000  # PESQ of 6-step sampling on validation clips every this many steps
     n_monitor: int = 4  # validation clips the monitor and the schedule search score
@@ -117,9 +118,9 @@ def sample_scores(model, clips, betas: torch.Tensor, seed: int = 0) -> dict:
     for i, wave in enumerate(clips):
         wave, mel = clip_mel(wave)
         mel = mel.to(next(model.parameters()).device)
-        with torch.no_grad():
+        with torch.no_grad():  # the noise is drawn on the CPU (the same draws on any device)
             out = wavegrad.sample(model, mel[None], betas, torch.Generator().manual_seed(seed + i))[0]
-        out = out.clamp(-1, 1).cpu()
+        out = out.clamp(-1, 1).float().cpu()
         log_mel_db.append(float(spectral.log_mel_distance_db(wave, out)))
         try:
             pesq_wb.append(float(pesq(spectral.MEL.sample_rate, wave.double().numpy(), out.double().numpy(), "wb")))
@@ -154,8 +155,8 @@ def build(cfg: Config) -> Task:
         if data["kwargs"].get("channels") != channels:
             raise ValueError(f"init_from {cfg.init_from} has channels {data['kwargs'].get('channels')}, not {channels}")
         model.load_state_dict(data["state"])
-    train_clips = render(VoiceBank("train", n_clips=cfg.n_train, seed=cfg.seed))
-    val_clips = render(VoiceBank("validation", n_clips=cfg.n_val, seed=cfg.seed))
+    train_clips = voice_clips("train", cfg.n_train, cfg.seed, cfg.pack)
+    val_clips = voice_clips("validation", cfg.n_val, cfg.seed, cfg.pack)
     n = int(cfg.monitor_s * spectral.MEL.sample_rate)
     monitor_clips = val_clips[: cfg.n_monitor]
     monitor_clips = [c[:n] for c in monitor_clips]
@@ -166,7 +167,7 @@ def build(cfg: Config) -> Task:
         return sample_scores(model, monitor_clips, model.inference_betas(6))
 
     def evaluate(model):
-        model.cpu()
+        model.eval()
         report = search_schedules(model, monitor_clips)
         best_path = out_dir / "best.pt"
         if best_path.exists():  # ship the searched schedules with the weights
