@@ -20,7 +20,8 @@ other unheard voices; `--sweep` reruns GLA-Grad's sweep there (never on the test
 is how `hiaudio.studio.vocode.GlaGradSettings` was set. Diffusion methods use the same seed per
 clip. After the tables, the real-time factor of each method on one 10 s clip (1 torch thread,
 best and median of 3). `--write-quality` stores the unseen-voice means in
-assets/vocoder_quality.json, which the Vocoders tab shows beside each player.
+assets/vocoder_quality.json, which the Vocoders tab shows beside each player. A method whose
+checkpoint does not ship in assets/ is skipped, with a line in each table saying why.
 Results: bench/results/vocoders.json. WARP-Q is not reported (not installed here).
 """
 from __future__ import annotations
@@ -59,6 +60,13 @@ def methods(specgrad_model) -> list[tuple[str, str, int | None, str]]:
         rows.append(("SpecGrad-style noise, 6 steps", "wavegrad", 6, "specgrad"))
     rows.append(("SpecDiff-GAN", "specdiff-gan", None, "gan"))
     return rows
+
+
+def plan(rows_def) -> tuple[list, dict[str, str]]:
+    """(the rows whose method can run, {label: why not} for those whose checkpoint does not ship)."""
+    skipped = {label: vocode.unavailable_reason(method) for label, method, *_ in rows_def
+               if vocode.unavailable_reason(method)}
+    return [r for r in rows_def if r[0] not in skipped], skipped
 
 
 def run_method(clips, method, n_steps, model, gla=vocode.GlaGradSettings()) -> list[dict]:
@@ -114,15 +122,22 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)  # RTF on one thread: torch's pool stalls on a shared CPU
     load_start = os.getloadavg()
 
-    models = {"wavegrad": vocode.load_wavegrad(), "gan": vocode.load_specdiff_gan()}
+    offered = vocode.available_methods()
+    models = {"wavegrad": vocode.load_wavegrad() if "wavegrad" in offered else None,
+              "gan": vocode.load_specdiff_gan() if "specdiff-gan" in offered else None}
     specgrad_path = checkpoints.ASSETS_DIR / SPECGRAD_CHECKPOINT
     models["specgrad"] = checkpoints.load_asset(SPECGRAD_CHECKPOINT, expected="wavegrad")[0] \
         if specgrad_path.exists() else None
-    rows_def = methods(models["specgrad"])
+    rows_def, skipped = plan(methods(models["specgrad"]))
     results: dict = {"mel": dataclasses.asdict(vocode.spectral.MEL),
-                     "gla_grad_defaults": dataclasses.asdict(vocode.GlaGradSettings()), "methods": [r[0] for r in rows_def]}
+                     "gla_grad_defaults": dataclasses.asdict(vocode.GlaGradSettings()), "methods": [r[0] for r in rows_def],
+                     "skipped": skipped}
+    for label, why in skipped.items():
+        print(f"{label}: skipped, {why}")
 
-    if args.sweep:
+    if args.sweep and models["wavegrad"] is None:
+        print(f"GLA-Grad sweep: skipped, {vocode.unavailable_reason('gla-grad')}")
+    elif args.sweep:
         val = VoiceBank("validation", n_clips=N_SWEEP)
         results["gla_grad_sweep_validation_voices"] = gla_sweep([val.clip(i) for i in range(N_SWEEP)],
                                                                 models["wavegrad"])
@@ -140,6 +155,7 @@ def main(argv=None) -> int:
                                  "by_engine": {e: summary([r for r in per_clip if r["engine"] == e])
                                                for e in sorted({r["engine"] for r in per_clip})}}
             table.append(table_row(label, s))
+        table += common.skipped_rows(skipped, 5)
         duration_s = sum(len(w) for w, _ in clips) / vocode.SAMPLE_RATE
         engines = {e: sum(m["engine"] == e for _, m in clips) for e in ("espeak", "mbrola", "model")}
         results["sets"][name] = {"n_clips": len(clips), "audio_s": duration_s, "engines": engines,
@@ -153,6 +169,7 @@ def main(argv=None) -> int:
                 by = per_method[label]["by_engine"]
                 rows.append([label] + [f"{by[e]['pesq_wb']['mean']:.2f}" if e in by else "-"
                                        for e in ("espeak", "mbrola", "model")])
+            rows += common.skipped_rows(skipped, 4)
             print("unseen, PESQ-WB by engine:")
             print(common.format_table(["method", "espeak-ng", "MBROLA", "voice model"], rows))
             print()
@@ -168,6 +185,7 @@ def main(argv=None) -> int:
         duration_s = len(joined) / vocode.SAMPLE_RATE
         timing[label] = {"rtf_min": t["min_s"] / duration_s, "rtf_median": t["median_s"] / duration_s, **t}
         table.append([label, timing[label]["rtf_min"], timing[label]["rtf_median"], duration_s / t["min_s"]])
+    table += common.skipped_rows(skipped, 4)
     results["timing"] = {"clip_s": len(joined) / vocode.SAMPLE_RATE, "torch_threads": torch.get_num_threads(),
                          "load_avg_before": [round(v, 2) for v in load_timing], "methods": timing}
     print(f"real-time factor on a {len(joined) / vocode.SAMPLE_RATE:.1f} s clip, 1 torch thread, load "

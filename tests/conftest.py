@@ -64,7 +64,8 @@ def duet_separation():
 @pytest.fixture
 def vocoder_assets(tmp_path, monkeypatch):
     """`ship(*names)`: a temporary assets/ holding tiny, untrained checkpoints of the named
-    vocoders ("wavegrad", "specdiff_gan") and nothing else; the loaders read from it, uncached."""
+    vocoders ("wavegrad", "specdiff_gan") and nothing else (each call replaces what the last
+    shipped); the loaders read from it."""
     from hiaudio import checkpoints
     from hiaudio.models import specdiff_gan, wavegrad
 
@@ -76,6 +77,9 @@ def vocoder_assets(tmp_path, monkeypatch):
             "specdiff_gan": (specdiff_gan.Generator, {"channels": 16, "upsample": [8]})}
 
     def ship(*names):
+        for old in folder.glob("*.pt"):
+            old.unlink()
+        checkpoints._cache.clear()
         torch.manual_seed(0)
         for name in names:
             cls, kwargs = tiny[name]

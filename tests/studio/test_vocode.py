@@ -124,7 +124,7 @@ def test_a_method_whose_checkpoint_does_not_ship_is_unavailable_and_refused(voic
     assert "python -m hiaudio.train specdiff_gan --ship specdiff_gan.pt" in str(err.value)
     assert "griffin-lim, wavegrad, gla-grad" in str(err.value)
     assert len(vocode.vocode(voice, "wavegrad", 2).audio) == len(voice)  # what ships still runs
-    vocoder_assets("specdiff_gan")
+    vocoder_assets("wavegrad", "specdiff_gan")
     assert vocode.available_methods() == vocode.METHODS
     assert len(vocode.vocode(voice, "specdiff-gan").audio) == len(voice)
 
