@@ -64,7 +64,7 @@ run() {
     python3 -c "import torch, soundfile, pesq; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(),
 torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
     rm -rf "$RUNS" && mkdir -p "$RUNS"
-    export TQDM_MININTERVAL=30 PYTHONUNBUFFERED=1
+    export PYTHONUNBUFFERED=1
     local common="--set device=$DEVICE --set amp=false --set threads=$THREADS --set pack=$PACK"
     common="$common --set n_train=$N_TRAIN --set n_val=$N_VAL --set steps=1000000"
     local gan_init="" wg_init=""
@@ -89,7 +89,7 @@ sys.exit(d['kwargs'].get('noise', 'white') != 'priorgrad')" 2>/dev/null; then
     wait "$gan" || gan_rc=$?
     wait "$wg" || wg_rc=$?
     for name in specdiff_gan wavegrad; do
-        echo "==== $name (last lines of its log; progress every ${TQDM_MININTERVAL} s)"
+        echo "==== $name (the last lines of its log: progress, then its final metrics)"
         tr '\r' '\n' < "$RUNS/$name.log" | grep -v '^\s*$' | tail -n 40
         cp "$RUNS/$name/metrics.csv" "$OUT/${name}_metrics.csv" 2>/dev/null || true
         if [ -f "assets/$name.pt" ]; then cp "assets/$name.pt" "$OUT/"; fi
