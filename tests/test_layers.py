@@ -156,8 +156,8 @@ def test_a_slider_move_runs_downward_from_ui_through_voice_to_dsp(vowel):
 
     sys.setprofile(profile)
     try:
-        out = voice_ui.render_edits(state, *values)
-        voice_ui.redraw(out[0], ())  # then the plots, as in the page
+        move = voice_ui.with_plots(voice_ui.render_edits, note_at=len(values))  # as the page's move
+        out = move(state, (), *values, None, 0.0, 100.0, 100.0, 100.0)  # no note chosen
     finally:
         sys.setprofile(None)
     assert out[0].session.edits.transpose_semitones == 3

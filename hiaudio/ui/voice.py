@@ -10,13 +10,16 @@ Output groups, in the order handlers return them:
     RESULTS   state, audio, A/B choice, status, WAV download, JSON download
     CONTROLS  the VOICE_EDITS controls, then the note controls (NOTE_FIELDS), then the preset
 
-Sound first, plots after: every handler that changes the session returns RESULTS, and `redraw`
-(chained after it) draws the pitch and filter plots -- skipping one whose inputs are as drawn.
-A move's new sound so arrives without waiting for its plots (in the browser, ~0.1 s sooner).
+Plots: `redraw` draws the pitch and filter plots of the session as it is, skipping one whose
+inputs are as drawn. A move (a slider, a note, undo, redo, a preset, reset) answers with its
+sound and its plots in one response (`with_plots`): chained as a second event, the plots came
+~0.3 s after the sound in the browser and the sound no sooner (bench/browser_roundtrip.py).
+An analysis or a loaded file chains `redraw` after its RESULTS.
 """
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 import shutil
 import tempfile
@@ -247,6 +250,24 @@ def redraw(state: VoiceTab, drawn: tuple, note=None):
             gr.skip() if tract == old_tract else _filter_plot(s))
 
 
+def with_plots(handler, note_at: int | None = None):
+    """`handler` (inputs: state, then values), answering with its outputs and then `redraw`'s
+    (drawn, pitch plot, filter plot) of the session it leaves -- the one before, where it leaves
+    none or fails. Inputs: state, drawn, then the handler's values; `note_at`: where the chosen
+    note is among those values (None: no note highlighted)."""
+    def run(state: VoiceTab, drawn: tuple, *values):
+        out = handler(state, *values)
+        new = out[0] if isinstance(out[0], VoiceTab) else state
+        note = values[note_at] if note_at is not None else None
+        return (*out, *redraw(new, drawn, note))
+
+    params = list(inspect.signature(handler).parameters.values())
+    drawn = inspect.Parameter("drawn", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    run.__signature__ = inspect.Signature(params[:1] + [drawn] + params[1:])  # the API names the values
+    run.__name__, run.__doc__ = handler.__name__, handler.__doc__
+    return run
+
+
 @guard("Switching A/B", "try again, or analyze the clip again", shown=(), outputs=1)
 def listen(state: VoiceTab, choice: str):
     """The output player's audio: the original recording or the edited render."""
@@ -449,11 +470,15 @@ def build_voice_tab() -> None:
     plots_out = [drawn, f0_plot, filter_plot]
 
     def then_redraw(event, after: str):
-        """The plots after `event`. The API has one: /redraw, the plots after a /render."""
-        public = after == "render"
+        """The plots after an analysis or a loaded file. The API has one: /redraw, after /analyze."""
+        public = after == "analyze"
         return event.then(redraw, [state, drawn, note], plots_out, show_progress="hidden",
                           api_name="redraw" if public else f"redraw_after_{after}",
                           api_visibility="public" if public else "private")
+
+    def drawing(handler, inputs: list, note_at: int | None = None):
+        """(fn, inputs) of `handler` answering with its plots too (`with_plots`)."""
+        return with_plots(handler, note_at), [inputs[0], drawn, *inputs[1:]]
 
     upload.upload(check_clip, upload, [upload, status], api_name="check_clip", show_progress="hidden")
     then_redraw(analyze_btn.click(analyze_clip, [upload, state, *edits_in], [*results, spectrogram, note],
@@ -464,18 +489,20 @@ def build_voice_tab() -> None:
     # one listener for every edit control: "always_last" then also covers moves made on other
     # sliders while a render is running (a separate listener per slider would race)
     sliders = [c for c in edits_in + note_sliders if isinstance(c, gr.Slider)]
-    then_redraw(gr.on([s.release for s in sliders] + [c.input for c in edits_in if not isinstance(c, gr.Slider)]
-                      + [render_btn.click], render_edits, moves_in, results, api_name="render",
-                      trigger_mode="always_last", show_progress="minimal"), "render")
-    then_redraw(note.input(select_note, [state, note], note_sliders, api_name="select_note",
-                           show_progress="hidden"), "select_note")
-    then_redraw(undo_btn.click(undo, [state, note], [*results, *all_controls], api_name="undo",
-                               show_progress="minimal"), "undo")
-    then_redraw(redo_btn.click(redo, [state, note], [*results, *all_controls], api_name="redo",
-                               show_progress="minimal"), "redo")
-    then_redraw(preset.input(apply_preset, preset, edits_in, api_name="preset").then(
-        render_if_ready, moves_in, results, api_visibility="private", show_progress="minimal"), "preset")
-    then_redraw(reset_btn.click(reset, state, [*results, *all_controls], api_name="reset",
-                                show_progress="minimal"), "reset")
+    note_at = len(VOICE_EDITS)  # the note among the moves' values
+    gr.on([s.release for s in sliders] + [c.input for c in edits_in if not isinstance(c, gr.Slider)]
+          + [render_btn.click], *drawing(render_edits, moves_in, note_at), [*results, *plots_out],
+          api_name="render", trigger_mode="always_last", show_progress="minimal")
+    note.input(*drawing(select_note, [state, note], 0), [*note_sliders, *plots_out], api_name="select_note",
+               show_progress="hidden")
+    undo_btn.click(*drawing(undo, [state, note], 0), [*results, *all_controls, *plots_out], api_name="undo",
+                   show_progress="minimal")
+    redo_btn.click(*drawing(redo, [state, note], 0), [*results, *all_controls, *plots_out], api_name="redo",
+                   show_progress="minimal")
+    preset.input(apply_preset, preset, edits_in, api_name="preset").then(
+        *drawing(render_if_ready, moves_in, note_at), [*results, *plots_out], api_visibility="private",
+        show_progress="minimal")
+    reset_btn.click(*drawing(reset, [state]), [*results, *all_controls, *plots_out], api_name="reset",
+                    show_progress="minimal")
     ab.input(listen, [state, ab], output, api_name="listen", show_progress="hidden")
     export_btn.click(export, state, [state, wav_file, json_file, status], api_name="export")

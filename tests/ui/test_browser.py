@@ -69,7 +69,7 @@ def test_upload_analyze_transpose(page):
     page.wait_for_function(
         "() => document.querySelector('#voice-status')?.innerText.includes('transpose +3')")
     page.wait_for_function(f"() => ({OUTPUT_URL})() !== {before_url!r}")
-    # the sound first, then the plots (redraw follows the render)
+    # the plots come in the same answer
     page.wait_for_function(f"() => ({F0_TRACES})().edited.join() !== window.editedBefore")
     after = page.evaluate(F0_TRACES)
     cents = 1200 * np.log2(_median_hz(after["edited"]) / _median_hz(after["original"]))

@@ -29,9 +29,9 @@ from tests.helpers import voice_outputs
 EXAMPLE = voice_ui.EXAMPLES_DIR / "speech_en.wav"
 # gradio's queue statistics use pandas options that pandas 3 deprecates; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
-def _plots(client) -> dict:
-    """The plots /redraw draws for the session as it is now: a skipped one is {"__type__": "update"}."""
-    return dict(zip(("f0_plot", "filter_plot"), client.predict(api_name="/redraw")))
+def _plots(result) -> dict:
+    """The plots a move answers with (its outputs' last two): a skipped one is {"__type__": "update"}."""
+    return dict(zip(("f0_plot", "filter_plot"), result[-2:]))
 
 
 def _figure(plot_output) -> dict:
@@ -79,7 +79,7 @@ def test_transpose_moves_pitch_up_three_semitones(client):
     cents = 1200 * np.log2(_median_f0_hz(up["audio"]) / _median_f0_hz(flat["audio"]))
     assert abs(cents - 300) < 50, cents
     # the pitch plot shows the same move, exactly (it draws the parameters)
-    fig = _figure(_plots(client)["f0_plot"])
+    fig = _figure(_plots(up["rest"])["f0_plot"])
     edited, original = _trace(fig, "edited"), _trace(fig, "original")
     shift = 1200 * np.log2(np.nanmedian(edited) / np.nanmedian(original))
     assert abs(shift - 300) < 5, shift
@@ -88,9 +88,7 @@ def test_transpose_moves_pitch_up_three_semitones(client):
 
 def test_formant_only_change_keeps_the_pitch_plot(client):
     client.predict(transpose_semitones=2, api_name="/render")
-    _plots(client)
-    client.predict(transpose_semitones=2, formant_shift=1.2, api_name="/render")
-    out = _plots(client)
+    out = _plots(client.predict(transpose_semitones=2, formant_shift=1.2, api_name="/render"))
     assert out["f0_plot"] == {"__type__": "update"}  # skipped (gr.skip): the pitch did not change
     fig = _figure(out["filter_plot"])
     formants = {t["name"]: t["x"] for t in fig["data"] if t["name"].endswith("formants")}
@@ -107,10 +105,11 @@ def test_ab_toggle_and_presets(client):
     values = client.predict("male -> female", api_name="/preset")
     preset = dict(zip(voice_ui.VOICE_EDITS, values))
     assert preset["formant_shift"] == PRESETS["male -> female"].formant_shift
-    reset = voice_outputs(client.predict(api_name="/reset"))["rest"]  # the results, then the controls
+    reset = voice_outputs(client.predict(api_name="/reset"))["rest"]  # the results, the controls, the plots
     defaults = {f: getattr(Edits(), f) for f in voice_ui.VOICE_EDITS}
     assert dict(zip(voice_ui.VOICE_EDITS, reset)) == defaults
-    assert reset[-1] == "original"
+    assert reset[voice_ui.N_CONTROLS - 1] == "original"  # the preset
+    assert _figure(_plots(reset)["f0_plot"])  # the pitch plot back at the analysis
 
 
 def test_export_writes_wav_and_params(client):
