@@ -20,7 +20,8 @@
 # assets/specdiff_gan.pt (if any) starts the generator (init_from, a short warm-up), and
 # assets/wavegrad.pt starts WaveGrad when it was trained with the same prior. Back in $OUT (7
 # files): specdiff_gan.pt, wavegrad.pt, MODELS.md (copy the three into assets/), the two runs'
-# metrics.csv, validation.json, log.txt. Every setting can be overridden from the environment;
+# metrics.csv, validation.json, log.txt (a training stopped by the guard before shipping leaves
+# NAME_best_unshipped.pt instead: no card; rerun to ship). Every setting can be overridden from the environment;
 # the CPU check runs it tiny (DEVICE=cpu, see the end of this file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,7 +64,7 @@ run() {
     fi
     python3 -c "import torch, soundfile, pesq; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(),
 torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
-    rm -rf "$RUNS" && mkdir -p "$RUNS"
+    rm -rf "$RUNS" && mkdir -p "$RUNS/shipped" && touch "$RUNS/started"
     export PYTHONUNBUFFERED=1
     local common="--set device=$DEVICE --set amp=false --set threads=$THREADS --set pack=$PACK"
     common="$common --set n_train=$N_TRAIN --set n_val=$N_VAL --set steps=1000000"
@@ -90,13 +91,19 @@ sys.exit(d['kwargs'].get('noise', 'white') != 'priorgrad')" 2>/dev/null; then
     wait "$wg" || wg_rc=$?
     for name in specdiff_gan wavegrad; do
         echo "==== $name (the last lines of its log: progress, then its final metrics)"
-        tr '\r' '\n' < "$RUNS/$name.log" | grep -v '^\s*$' | tail -n 40
+        tr '\r' '\n' < "$RUNS/$name.log" | grep -v '^\s*$' | tail -n 40 || true  # grep: 1 on an empty log
         cp "$RUNS/$name/metrics.csv" "$OUT/${name}_metrics.csv" 2>/dev/null || true
-        if [ -f "assets/$name.pt" ]; then cp "assets/$name.pt" "$OUT/"; fi
+        if [ "$(find "assets/$name.pt" -newer "$RUNS/started" 2>/dev/null)" ]; then
+            cp "assets/$name.pt" "$OUT/" && cp "assets/$name.pt" "$RUNS/shipped/"  # shipped by this run
+        elif [ -f "$RUNS/$name/best.pt" ]; then
+            cp "$RUNS/$name/best.pt" "$OUT/${name}_best_unshipped.pt"  # stopped before --ship: keep what it had
+        fi
     done
     cp assets/MODELS.md "$OUT/"
     echo "==== exit status: specdiff_gan $gan_rc, wavegrad $wg_rc (124: stopped by the ${GUARD_S} s guard)"
-    python3 scripts/vocoder_validation.py --pack "$PACK" --n "$N_VAL" --out "$OUT/validation.json"
+    # what this run shipped (not an older checkpoint the tree came with)
+    python3 scripts/vocoder_validation.py --pack "$PACK" --n "$N_VAL" --assets "$RUNS/shipped" \
+        --out "$OUT/validation.json"
 }
 
 case "${1:-run}" in
