@@ -50,11 +50,16 @@ SWEEP_ITERS = (8, 16, 32)
 N_SWEEP = 12  # validation clips in the GLA-Grad sweep
 
 
-def methods(specgrad_model) -> list[tuple[str, str, int | None, str]]:
-    """(label, vocode method, reverse steps, model key) in table order."""
+NOISE_LABELS = {"white": "white noise", "priorgrad": "PriorGrad prior", "specgrad": "SpecGrad prior"}
+
+
+def methods(specgrad_model, wavegrad_model=None) -> list[tuple[str, str, int | None, str]]:
+    """(label, vocode method, reverse steps, model key) in table order; WaveGrad's label names the
+    noise its checkpoint was trained with."""
+    noise = NOISE_LABELS[wavegrad_model.noise] if wavegrad_model is not None else "not shipped"
     rows = [("Griffin-Lim (64 fast-GLA iterations)", "griffin-lim", None, ""),
-            ("WaveGrad-6 (PriorGrad prior)", "wavegrad", 6, "wavegrad"),
-            ("WaveGrad-25 (PriorGrad prior)", "wavegrad", 25, "wavegrad"),
+            (f"WaveGrad-6 ({noise})", "wavegrad", 6, "wavegrad"),
+            (f"WaveGrad-25 ({noise})", "wavegrad", 25, "wavegrad"),
             (f"GLA-Grad-6 ({vocode.GlaGradSettings().n_projected} of 6 steps projected)", "gla-grad", 6, "wavegrad")]
     if specgrad_model is not None:
         rows.append(("SpecGrad-style noise, 6 steps", "wavegrad", 6, "specgrad"))
@@ -128,7 +133,7 @@ def main(argv=None) -> int:
     specgrad_path = checkpoints.ASSETS_DIR / SPECGRAD_CHECKPOINT
     models["specgrad"] = checkpoints.load_asset(SPECGRAD_CHECKPOINT, expected="wavegrad")[0] \
         if specgrad_path.exists() else None
-    rows_def, skipped = plan(methods(models["specgrad"]))
+    rows_def, skipped = plan(methods(models["specgrad"], models["wavegrad"]))
     results: dict = {"mel": dataclasses.asdict(vocode.spectral.MEL),
                      "gla_grad_defaults": dataclasses.asdict(vocode.GlaGradSettings()), "methods": [r[0] for r in rows_def],
                      "skipped": skipped}

@@ -8,8 +8,9 @@ WHY = "not trained yet — see issue 18 (no assets/specdiff_gan.pt)"
 
 def test_the_vocoder_benches_skip_what_does_not_ship_and_say_so(vocoder_assets):
     vocoder_assets("wavegrad")  # no specdiff_gan.pt
-    run, skipped = vocoders.plan(vocoders.methods(None))
+    run, skipped = vocoders.plan(vocoders.methods(None, vocode.load_wavegrad()))
     assert [r[1] for r in run] == ["griffin-lim", "wavegrad", "wavegrad", "gla-grad"]
+    assert run[1][0] == "WaveGrad-6 (PriorGrad prior)"  # the noise the checkpoint records
     assert skipped == {"SpecDiff-GAN": WHY}
     table = common.format_table(["method", "PESQ-WB", "STOI", "log-mel dB", "RTF"], common.skipped_rows(skipped, 5))
     assert table.splitlines()[-1].split() == ["SpecDiff-GAN", "skipped:", *WHY.split(), "-", "-", "-"]
