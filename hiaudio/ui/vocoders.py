@@ -92,16 +92,21 @@ def example_clips() -> list[str]:
     return sorted(str(p) for p in EXAMPLES_DIR.glob("*.wav"))
 
 
+NOISE_WORDS = {"white": "white noise", "priorgrad": "a noise prior read off the mel (PriorGrad)",
+               "specgrad": "noise shaped by the mel's envelope (SpecGrad)"}  # what a WaveGrad was trained with
+
+
 def build_vocoders_tab() -> None:
+    offered = vocode.available_methods()
+    noise = NOISE_WORDS[vocode.load_wavegrad().noise] if "wavegrad" in offered else "not shipped yet"
     gr.Markdown(
         "Each method gets only the clip's **mel spectrogram** (80 bands, 16 kHz) and turns it back "
         "into sound. **Griffin-Lim** retrieves a phase by alternating projections; **WaveGrad** is "
-        "a diffusion model (with a noise prior read off the mel) we trained on many synthetic voices; "
+        f"a diffusion model we trained on synthetic voices (the shipped one with {noise}); "
         "**GLA-Grad** runs the same model but pulls its first, noisiest steps toward the target "
         "spectrogram with Griffin-Lim iterations; **SpecDiff-GAN** is a one-pass GAN generator. "
         "Beside each player: how that method scored on voices and languages it never heard. "
-        f"The tab vocodes the first {MAX_VOCODE_S:.0f} s of a clip.")
-    offered = vocode.available_methods()
+        f"The tab vocodes the first {MAX_VOCODE_S:.0f} s of a clip.", elem_id="vocoders-about")
     missing = [f"**{label}**: {vocode.unavailable_reason(m)}" for m, label in METHOD_LABELS.items()
                if m not in offered]
     if missing:

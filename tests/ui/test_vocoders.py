@@ -116,6 +116,7 @@ def test_a_method_that_is_not_trained_yet_is_shown_so_and_not_offered(vocoder_as
         "SpecDiff-GAN — not available yet: not trained yet — see issue 18 (no assets/specdiff_gan.pt)"
     assert "not trained yet — see issue 18" in tab["vocoders-unavailable"].value
     assert "not available" not in tab["vocoders-wavegrad-audio"].label
+    assert "the shipped one with a noise prior read off the mel (PriorGrad)" in tab["vocoders-about"].value
     vocoder_assets("wavegrad", "specdiff_gan")  # once it ships, it is offered
     tab = _tab()
     assert len(tab["vocoders-methods"].choices) == len(vocode.METHODS) and "vocoders-unavailable" not in tab
