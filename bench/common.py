@@ -115,6 +115,11 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence | None],
     return "\n".join(out)
 
 
+def skipped_rows(skipped: dict[str, str], n_columns: int) -> list[list]:
+    """Table rows for what a bench did not run: the label, "skipped: why", then '-' cells."""
+    return [[label, f"skipped: {why}"] + [None] * (n_columns - 2) for label, why in skipped.items()]
+
+
 def write_results(name: str, results: dict, results_dir: Path = RESULTS_DIR) -> Path:
     """Write results_dir/<name>.json with the date (UTC), machine and git state; return the path."""
     results_dir.mkdir(parents=True, exist_ok=True)

@@ -59,3 +59,30 @@ def duet_separation():
     n = min(len(upper), len(lower))
     mix = 0.3 * upper[:n] / np.abs(upper).max() + 0.3 * lower[:n] / np.abs(lower).max()
     return separate_choir(mix, SR, 2, notes=[[(72, 0.1, 1.0), (74, 1.1, 1.0)], [(60, 0.1, 1.0), (62, 1.1, 1.0)]])
+
+
+@pytest.fixture
+def vocoder_assets(tmp_path, monkeypatch):
+    """`ship(*names)`: a temporary assets/ holding tiny, untrained checkpoints of the named
+    vocoders ("wavegrad", "specdiff_gan") and nothing else (each call replaces what the last
+    shipped); the loaders read from it."""
+    from hiaudio import checkpoints
+    from hiaudio.models import specdiff_gan, wavegrad
+
+    folder = tmp_path / "assets"
+    folder.mkdir()
+    monkeypatch.setattr(checkpoints, "ASSETS_DIR", folder)
+    monkeypatch.setattr(checkpoints, "_cache", {})
+    tiny = {"wavegrad": (wavegrad.WaveGrad, {"channels": [8, 8, 8, 8, 8], "noise": "priorgrad"}),
+            "specdiff_gan": (specdiff_gan.Generator, {"channels": 16, "upsample": [8]})}
+
+    def ship(*names):
+        for old in folder.glob("*.pt"):
+            old.unlink()
+        checkpoints._cache.clear()
+        torch.manual_seed(0)
+        for name in names:
+            cls, kwargs = tiny[name]
+            checkpoints.save_checkpoint(folder / f"{name}.pt", cls(**kwargs), name, kwargs)
+        return folder
+    return ship

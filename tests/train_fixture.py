@@ -5,7 +5,7 @@ import torch
 
 from hiaudio import checkpoints
 from hiaudio.train.config import TrainConfig, resolve
-from hiaudio.train.loop import Task, fit, seed_everything
+from hiaudio.train.loop import Task, fit, seed_everything, start_from
 
 checkpoints.register("tiny_mlp", "tests.train_fixture:TinyMLP")
 
@@ -53,7 +53,10 @@ def _loss(model, batch):
 
 def build(cfg: Config) -> Task:
     kwargs = {"hidden": cfg.hidden, "dropout": cfg.dropout}
-    return Task(model=TinyMLP(**kwargs), model_name="tiny_mlp", model_kwargs=kwargs,
+    model = TinyMLP(**kwargs)
+    if cfg.init_from:
+        start_from(model, cfg.init_from, "tiny_mlp")
+    return Task(model=model, model_name="tiny_mlp", model_kwargs=kwargs,
                 train_set=_Data(cfg.n_items, 1), val_set=_Data(32, 2), loss_fn=_loss,
                 evaluate=lambda m: {"test_rmse": float(_loss(m, (_Data(32, 3).x, _Data(32, 3).y))[1]["rmse"])},
                 data_version="synthetic-1")

@@ -1,10 +1,11 @@
-"""`python -m hiaudio.data {corpus,chorales,speech,report-set,tuning-set}`: build and cache a data set.
+"""`python -m hiaudio.data {corpus,chorales,speech,report-set,tuning-set,vocoder-pack}`: build and cache a data set.
 
     python -m hiaudio.data corpus                                  # parse the chorales once
     python -m hiaudio.data chorales --n 200 --split train --renderer voice --out /tmp/ch
     python -m hiaudio.data speech --n 100 --split test
     python -m hiaudio.data report-set                              # the choir report set (18 excerpts)
     python -m hiaudio.data tuning-set                              # the choir tuning set (18 excerpts)
+    python -m hiaudio.data vocoder-pack --split train --n 1200 --out .cache/vocoder_pack  # one FLAC
 
 Without --out, files go under the cache root ($HIAUDIO_CACHE or ~/.cache/hiaudio). A setting
 a person can fix ends with a one-line message on stderr and exit status 2.
@@ -23,6 +24,7 @@ from hiaudio.data.render import RENDERERS
 from hiaudio.data.report_set import load_set, set_dir
 from hiaudio.data.speech import SpeechDataset
 from hiaudio.data.splits import chorale_split, melody_key
+from hiaudio.data.vocoder_voices import VOICE_SPLITS, VoiceBank, duration_s, write_pack
 
 
 def _corpus(args) -> None:
@@ -93,6 +95,15 @@ def _choir_set(args) -> None:
           + ", ".join(f"{k} x{v}" for k, v in counts.items()))
 
 
+def _vocoder_pack(args) -> None:
+
+    t0 = time.perf_counter()
+    bank = VoiceBank(args.split, n_clips=args.n, seed=args.seed)
+    path = write_pack(bank, args.out)
+    print(f"{len(bank)} {args.split} clips, {duration_s(bank) / 60:.1f} min, in {path} "
+          f"({path.stat().st_size / 2**20:.1f} MB) in {time.perf_counter() - t0:.1f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m hiaudio.data", description=__doc__.splitlines()[0])
@@ -115,6 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("report-set", "tuning-set"):
         p = sub.add_parser(name, help=f"render and cache the choir {name} (issue 17's protocol)")
         p.set_defaults(run=_choir_set, set_name=name.split("-")[0])
+    p = sub.add_parser("vocoder-pack", help="the vocoder voices of a split in one FLAC file, for a machine "
+                                            "without espeak-ng and MBROLA")
+    p.add_argument("--split", default="train", choices=VOICE_SPLITS)
+    p.add_argument("--n", type=int, default=1200, help="clips (default 1200, the training tasks' n_train)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="folder for {split}-seed{seed}.flac and .json")
+    p.set_defaults(run=_vocoder_pack)
     args = parser.parse_args(argv)
     try:
         args.run(args)

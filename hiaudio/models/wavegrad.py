@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hiaudio import checkpoints
+from hiaudio.dsp import noise_shaping
 from hiaudio.limits import check_deadline
 
 # the continuous noise levels training draws from (WaveGrad / lmnt-com: 1000 linear betas)
@@ -105,8 +106,12 @@ class WaveGrad(nn.Module):
         (len(factors) + 1 entries); factors: the upsampling per UBlock, their product = hop.
     """
 
-    def __init__(self, n_mels: int = 80, channels=(128, 128, 64, 32, 16), factors=(4, 4, 4, 4)):
+    def __init__(self, n_mels: int = 80, channels=(128, 128, 64, 32, 16), factors=(4, 4, 4, 4),
+                 noise: str = "white"):
         super().__init__()
+        if noise not in noise_shaping.NOISE_KINDS:
+            raise ValueError(f"unknown noise prior {noise!r}; choose one of {', '.join(noise_shaping.NOISE_KINDS)}")
+        self.noise = noise  # the prior it was trained with (noise_shaping.noise_prior)
         channels, factors = tuple(channels), tuple(factors)
         if len(channels) != len(factors) + 1:
             raise ValueError(f"{len(channels)} channel widths for {len(factors)} upsampling blocks; "
@@ -126,6 +131,22 @@ class WaveGrad(nn.Module):
         # shipped in the checkpoint's state; until then a geometric guess
         for n in SEARCHED_STEPS:
             self.register_buffer(f"betas_{n}", geometric_betas(n, 1e-4, 0.5))
+        # 1 where betas_<n> came from the search (a schedule chosen for this model), 0 for the guess
+        self.register_buffer("searched", torch.zeros(len(SEARCHED_STEPS)))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # checkpoints from before the `searched` flags (2026-11) always carried searched schedules
+        state_dict.setdefault(prefix + "searched", torch.ones(len(SEARCHED_STEPS)))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def set_schedule(self, n_steps: int, betas: torch.Tensor) -> None:
+        """Store the searched schedule for `n_steps` (one of SEARCHED_STEPS) and mark it searched."""
+        getattr(self, f"betas_{n_steps}").copy_(betas)
+        self.searched[SEARCHED_STEPS.index(n_steps)] = 1.0
+
+    def is_searched(self, n_steps: int) -> bool:
+        """True when `n_steps` has a schedule the search chose for this model."""
+        return n_steps in SEARCHED_STEPS and bool(self.searched[SEARCHED_STEPS.index(n_steps)] > 0)
 
     def inference_betas(self, n_steps: int) -> torch.Tensor:
         """(n_steps,) float64 schedule: the searched one for 6 or 25 steps; for another count, the
@@ -138,8 +159,15 @@ class WaveGrad(nn.Module):
         ref = getattr(self, f"betas_{near}").double().cpu()
         return geometric_betas(n_steps, float(ref[0]), float(ref[-1]))
 
+    def prior(self, log_mel: torch.Tensor, n_samples: int) -> noise_shaping.NoisePrior:
+        """The noise prior of clips with this log mel (B, n_mels, T): std (B, n_samples)."""
+        return noise_shaping.noise_prior(log_mel, self.noise, n_samples)
+
     def forward(self, noisy: torch.Tensor, log_mel: torch.Tensor, noise_level: torch.Tensor) -> torch.Tensor:
-        """noisy (B, S), log_mel (B, n_mels, S // hop), noise_level (B,) -> predicted noise (B, S)."""
+        """noisy (B, S), log_mel (B, n_mels, S // hop), noise_level (B,) -> predicted noise (B, S).
+
+        The network proper: with a data-dependent prior it sees the noisy waveform whitened by the
+        prior (`prior.unshape`) and predicts the white draw z; `predict_noise` wraps it."""
         h = self.wave_in(noisy[:, None])  # (B, C_last, S)
         films = []
         for i, film in enumerate(self.films):
@@ -191,25 +219,40 @@ def reverse_step(noisy: torch.Tensor, eps_hat: torch.Tensor, beta: float, alpha_
     return mean + sigma * noise
 
 
+def predict_noise(model: Callable, noisy: torch.Tensor, log_mel: torch.Tensor, noise_level: torch.Tensor,
+                  prior: noise_shaping.NoisePrior) -> torch.Tensor:
+    """eps_hat = L model(L^-1 y): the network works on the whitened waveform, the prior shapes its
+    answer back. noisy (B, S) -> (B, S). For white noise, the network's output as it is."""
+    if prior.kind == "white":
+        return model(noisy, log_mel, noise_level)
+    return prior.shape(model(prior.unshape(noisy), log_mel, noise_level))
+
+
 def sample(model: Callable, log_mel: torch.Tensor, betas: torch.Tensor,
            generator: torch.Generator | None = None,
-           project: Callable[[torch.Tensor, int], torch.Tensor] | None = None) -> torch.Tensor:
-    """Reverse diffusion from white noise: log_mel (B, n_mels, T) -> waveform (B, T * hop).
+           project: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
+           prior: noise_shaping.NoisePrior | None = None) -> torch.Tensor:
+    """Reverse diffusion from the prior's noise: log_mel (B, n_mels, T) -> waveform (B, T * hop).
 
     betas: (N,) the inference noise schedule, first (least noisy) to last. `project(y, k)`, when
     given, is applied to y_{n-1} after reverse step k = 0, 1, ... (k = 0 is the noisiest) --
-    GLA-Grad's hook; it returns the projected waveform or y unchanged. The result is not clipped.
+    GLA-Grad's hook; it returns the projected waveform or y unchanged. `prior`: the noise the
+    model was trained with (default: `model.prior(log_mel, ...)`, or white noise for a bare
+    callable). The result is not clipped.
     """
     b, _, t = log_mel.shape
     hop = getattr(model, "hop_samples", 256)
+    if prior is None:
+        prior = model.prior(log_mel, t * hop) if hasattr(model, "prior") else \
+            noise_shaping.noise_prior(log_mel, "white", t * hop)
     betas = betas.double().cpu()
     abar = alpha_bars(betas)
-    y = torch.randn(b, t * hop, generator=generator).to(log_mel)
+    y = prior.sample(generator)
     for k, n in enumerate(range(len(betas) - 1, -1, -1)):
         check_deadline()
         level = torch.full((b,), float(abar[n].sqrt()), dtype=log_mel.dtype, device=log_mel.device)
-        eps_hat = model(y, log_mel, level)
-        noise = torch.randn(y.shape, generator=generator).to(y) if n > 0 else None
+        eps_hat = predict_noise(model, y, log_mel, level, prior)
+        noise = prior.sample(generator) if n > 0 else None
         y = reverse_step(y, eps_hat, float(betas[n]), float(abar[n]), float(abar[n - 1]) if n > 0 else 1.0, noise)
         if project is not None:
             y = project(y, k)

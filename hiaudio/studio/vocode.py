@@ -1,4 +1,4 @@
-"""Mel -> waveform: Griffin-Lim, WaveGrad and GLA-Grad, and the metrics that compare them.
+"""Mel -> waveform: Griffin-Lim, WaveGrad, GLA-Grad and SpecDiff-GAN, and the metrics that compare them.
 
 Every method takes a clip at 16 kHz, computes its mel with the one front end
 (`hiaudio.dsp.spectral.MEL`) and inverts that mel; nothing else of the clip is used.
@@ -12,10 +12,20 @@ GLA-Grad (Liu, Baoueb, Fontaine, Le Roux & Richard, ICASSP 2024): the WaveGrad r
 where after each of the first `n_projected` (noisiest) steps the waveform estimate is replaced
 by a few fast Griffin-Lim iterations toward the target magnitude (the mel's pseudo-inverse),
 started from the estimate's own phase. Same checkpoint as WaveGrad; no retraining.
+
+SpecDiff-GAN (Baoueb et al. 2024): one pass of a HiFi-GAN-like generator (`models.specdiff_gan`),
+trained against discriminators that saw audio through a spectrally shaped forward diffusion.
+
+`Vocoded.notes` says when a setting is one the model was not tuned for (a step count without a
+searched noise schedule); the tab shows it beside the result.
+
+A learned method is available only when its checkpoint ships in assets/ (`available_methods`);
+asked for one that does not, `vocode` raises `VocoderUnavailable`, saying what to train.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 import warnings
@@ -26,15 +36,24 @@ import torch
 from hiaudio import checkpoints
 from hiaudio.device import on_gpu, pick_device
 from hiaudio.dsp import spectral
-from hiaudio.models import wavegrad  # importing it registers the class
+from hiaudio.models import specdiff_gan, wavegrad  # importing them registers the classes
 from hiaudio.studio import plots
 
-METHODS = ("griffin-lim", "wavegrad", "gla-grad")
+METHODS = ("griffin-lim", "wavegrad", "gla-grad", "specdiff-gan")
+DIFFUSION_METHODS = ("wavegrad", "gla-grad")  # the methods that take reverse steps
 SAMPLE_RATE = spectral.MEL.sample_rate
 GRIFFIN_LIM_ITERS = 64  # fast-GLA iterations of the Griffin-Lim baseline
 DEFAULT_STEPS = 6  # reverse steps of WaveGrad and GLA-Grad unless asked otherwise
 MAX_STEPS = 200
 CHECKPOINT = "wavegrad.pt"
+GAN_CHECKPOINT = "specdiff_gan.pt"
+QUALITY_FILE = "vocoder_quality.json"  # measured on unseen voices by bench/vocoders.py --write-quality
+NOT_TRAINED = "not trained yet — see issue 18"  # why a learned method without a shipped checkpoint is not offered
+TRAIN_TASKS = {"wavegrad.pt": "wavegrad", "specdiff_gan.pt": "specdiff_gan"}  # checkpoint -> training task
+
+
+class VocoderUnavailable(ValueError):
+    """A method whose checkpoint does not ship (yet); the message says what to train."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,13 +70,44 @@ class GlaGradSettings:
 class Vocoded:
     audio: np.ndarray  # (S,) float32 in [-1, 1] at SAMPLE_RATE
     method: str
-    n_steps: int | None  # reverse steps (None for Griffin-Lim)
+    n_steps: int | None  # reverse steps (None for Griffin-Lim and SpecDiff-GAN)
     compute_s: float  # wall time of the inversion (mel included)
     rtf: float  # compute_s / clip duration
+    notes: tuple[str, ...] = ()  # settings the model was not tuned for, said in words
 
     @property
     def label(self) -> str:
         return self.method if self.n_steps is None else f"{self.method}-{self.n_steps}"
+
+
+def checkpoint_of(method: str) -> str | None:
+    """The assets/ checkpoint a method needs (None for Griffin-Lim)."""
+    if method == "specdiff-gan":
+        return GAN_CHECKPOINT
+    return CHECKPOINT if method in DIFFUSION_METHODS else None
+
+
+def unavailable_reason(method: str) -> str:
+    """Why `method` cannot run here, in words ('' when it can): its checkpoint is not in assets/."""
+    name = checkpoint_of(method)
+    if name is None or (checkpoints.ASSETS_DIR / name).is_file():
+        return ""
+    return f"{NOT_TRAINED} (no assets/{name})"
+
+
+def available_methods() -> tuple[str, ...]:
+    """The methods whose checkpoints ship, in METHODS order."""
+    return tuple(m for m in METHODS if not unavailable_reason(m))
+
+
+def require(method: str) -> None:
+    """Raise `VocoderUnavailable` when `method`'s checkpoint does not ship, saying how to make it."""
+    reason = unavailable_reason(method)
+    if reason:
+        name = checkpoint_of(method)
+        raise VocoderUnavailable(
+            f"{method} is not available: {reason}. Train and ship it with `python -m hiaudio.train "
+            f"{TRAIN_TASKS.get(name, name)} --ship {name}`, or choose one of: {', '.join(available_methods())}")
 
 
 def load_wavegrad():
@@ -65,6 +115,54 @@ def load_wavegrad():
     model, _ = checkpoints.load_asset(CHECKPOINT, expected="wavegrad")
     assert isinstance(model, wavegrad.WaveGrad)
     return model
+
+
+def load_specdiff_gan():
+    """The shipped SpecDiff-GAN generator (assets/specdiff_gan.pt), loaded once per process."""
+    model, _ = checkpoints.load_asset(GAN_CHECKPOINT, expected="specdiff_gan")
+    assert isinstance(model, specdiff_gan.Generator)
+    return model
+
+
+def untuned_notes(method: str, n_steps: int | None, model=None,
+                  gla: GlaGradSettings | None = None) -> tuple[str, ...]:
+    """What about this request the model was not tuned for, in words (empty when nothing)."""
+    if method not in DIFFUSION_METHODS:
+        return ()
+    notes = []
+    model = model if model is not None else load_wavegrad()
+    searched = getattr(model, "is_searched", lambda n: False)
+    if not searched(n_steps):
+        known = [n for n in wavegrad.SEARCHED_STEPS if searched(n)]
+        notes.append(f"{n_steps} steps: no noise schedule was searched for this count"
+                     + (f" (searched: {', '.join(map(str, known))}); a geometric schedule between the nearest "
+                        "searched one's end points is used, quality unmeasured" if known else "; quality unmeasured"))
+    if method == "gla-grad" and gla is not None:
+        tuned = GlaGradSettings()
+        if (gla.n_projected, gla.n_iter) != (tuned.n_projected, tuned.n_iter) or n_steps != DEFAULT_STEPS:
+            notes.append(f"GLA-Grad projecting {min(gla.n_projected, n_steps)} of {n_steps} steps with "
+                         f"{gla.n_iter} iterations: the setting chosen on validation voices is {tuned.n_projected} of "
+                         f"{DEFAULT_STEPS} with {tuned.n_iter}")
+    return tuple(notes)
+
+
+def measured_quality() -> dict:
+    """{method label: {"method", "n_steps", "pesq_wb": {"mean", "std", "n"}, "stoi": ..., "rtf_1_thread"}}
+    on voices never heard in training, as bench/vocoders.py measured them ({} before it has)."""
+    path = checkpoints.ASSETS_DIR / QUALITY_FILE
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text())
+
+
+def quality_line(method: str, n_steps: int | None, quality: dict | None = None) -> str:
+    """One line on how `method` (at `n_steps`) scored on unseen voices, or '' when it was not measured."""
+    quality = measured_quality() if quality is None else quality
+    for label, q in quality.get("methods", {}).items():
+        if q["method"] == method and q["n_steps"] == n_steps:
+            return (f"unseen voices ({quality.get('n_clips', '?')} clips): PESQ-WB {q['pesq_wb']['mean']:.2f} "
+                    f"± {q['pesq_wb']['std']:.2f}, STOI {q['stoi']['mean']:.3f}")
+    return ""
 
 
 def gla_projection(target_mag: torch.Tensor, length: int, settings: GlaGradSettings):
@@ -91,7 +189,12 @@ def invert_mel(mel: torch.Tensor, length: int, method: str, n_steps: int | None 
     if method == "griffin-lim":
         return spectral.griffin_lim(spectral.mel_to_magnitude(mel), n_iter=GRIFFIN_LIM_ITERS, length=length)
 
-    device = pick_device()  # the network and the projections run there; the noise is drawn on the CPU
+    device = pick_device()
+    if method == "specdiff-gan":
+        model = (model if model is not None else load_specdiff_gan()).to(device)
+        log_mel = torch.log(mel[..., :-1].clamp(min=spectral.MEL.log_floor)).to(device)  # (B, M, T - 1)
+        with torch.no_grad():
+            return model(log_mel).cpu()  # the network and the projections run there; the noise is drawn on the CPU
     model = (model if model is not None else load_wavegrad()).to(device)
     mel = mel.to(device)
     betas = model.inference_betas(n_steps or DEFAULT_STEPS)
@@ -110,7 +213,9 @@ def vocode(wave: np.ndarray, method: str, n_steps: int | None = None,
     """Mel of `wave` (S,) at 16 kHz, inverted by `method`: audio of the input's length, in [-1, 1]."""
     if method not in METHODS:
         raise ValueError(f"unknown vocoder {method!r}; choose one of: {', '.join(METHODS)}")
-    if method == "griffin-lim":
+    if model is None:
+        require(method)
+    if method in ("griffin-lim", "specdiff-gan"):
         n_steps = None
     else:
         n_steps = DEFAULT_STEPS if n_steps is None else int(n_steps)
@@ -132,7 +237,8 @@ def vocode(wave: np.ndarray, method: str, n_steps: int | None = None,
     out = invert_mel(mel, padded, method, n_steps, model, generator, gla)[0, :wave.size]
     audio = out.clamp(-1.0, 1.0).float().numpy()
     compute_s = time.perf_counter() - start
-    return Vocoded(audio, method, n_steps, compute_s, compute_s / (wave.size / SAMPLE_RATE))
+    return Vocoded(audio, method, n_steps, compute_s, compute_s / (wave.size / SAMPLE_RATE),
+                   untuned_notes(method, n_steps, model, gla))
 
 
 def score(reference: np.ndarray, estimate: np.ndarray) -> dict:

@@ -6,6 +6,7 @@ and the metrics. Cards are regenerated, never hand-edited: a section per model b
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -75,14 +76,18 @@ def ship(run_dir, asset_name: str, command: str, assets_dir=checkpoints.ASSETS_D
     result = json.loads((run_dir / "eval.json").read_text()) if (run_dir / "eval.json").exists() else {}
     result.setdefault("machine", machine_description(result.get("device", "cpu")))
     card = render_card(asset_name, command, data, result, size)
-    cards = assets_dir / CARDS_FILE
-    text = cards.read_text() if cards.exists() else HEADER
     start, end = f"<!-- card:{asset_name} -->", f"<!-- /card:{asset_name} -->"
-    if start in text and end in text:
-        text = text[:text.index(start)] + card + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + card + "\n"
-    cards.write_text(text)
+    with open(assets_dir / CARDS_FILE, "a+") as fh:  # locked: two runs shipping at once each keep their card
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.seek(0)
+        text = fh.read() or HEADER
+        if start in text and end in text:
+            text = text[:text.index(start)] + card + text[text.index(end) + len(end):]
+        else:
+            text = text.rstrip() + "\n\n" + card + "\n"
+        fh.seek(0)
+        fh.truncate()
+        fh.write(text)
     return target
 
 

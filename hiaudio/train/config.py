@@ -28,8 +28,9 @@ class TrainConfig:
     stop_after: int = 0  # stop this run after this many steps (0 = never); resume continues
     resume: bool = True  # continue from out_dir/last.pt when it exists
     init_from: str = ""  # a new run starts from these weights (a shipped checkpoint, e.g. assets/salience.pt,
-    # of the same model and settings); ignored when resuming from out_dir/last.pt
+    # of the same model: the task's build loads it with loop.start_from); resuming from last.pt overrides it
     max_minutes: float = 0.0  # wall-clock budget for this run (0 = none)
+    monitor_every: int = 0  # run the task's monitor (e.g. PESQ of generated audio) every this many steps (0 = never)
     threads: int = 1  # torch CPU threads on CPU (0 = torch's default); measured here: 1 thread
     # ran 0.18 s/step where 2 threads on 2 shared cores stalled at 3.5 s/step
 

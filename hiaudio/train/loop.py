@@ -43,6 +43,10 @@ class Task:
     loss_fn: Callable[[torch.nn.Module, Any], tuple[torch.Tensor, dict]]  # (loss, float metrics)
     val_set: Dataset | None = None
     evaluate: Callable[[torch.nn.Module], dict] | None = None  # final held-out evaluation
+    monitor: Callable[[torch.nn.Module], dict] | None = None  # costly validation metrics, every cfg.monitor_every steps
+    # (attribute of the model, registry name, kwargs): best.pt holds only that part (a GAN's
+    # generator); last.pt always holds the whole model
+    shipped: tuple[str, str, dict] | None = None
     collate_fn: Callable | None = None
     data_version: str = ""
 
@@ -154,14 +158,27 @@ def _validate(task: Task, model: torch.nn.Module, cfg: TrainConfig, device, auto
     return {k: v / max(count, 1) for k, v in totals.items()}
 
 
-def start_from(model: torch.nn.Module, task: Task, path: str) -> None:
-    """Load a checkpoint's weights into a new run's model: the same model and settings, or a
-    ValueError that says which differ."""
+def start_from(module: torch.nn.Module, path: str, name: str) -> None:
+    """A new run's starting weights (`init_from`): load the checkpoint at `path`, which must hold
+    a `name` model whose weights fit `module` (other settings that leave the weights' shapes
+    alone, such as a WaveGrad's noise, may differ); otherwise a ValueError that says what differs."""
     data = checkpoints.read_checkpoint(path)
-    if data.get("model") != task.model_name or data.get("kwargs") != task.model_kwargs:
-        raise ValueError(f"init_from {path} holds a {data.get('model')} model with settings {data.get('kwargs')}, "
-                         f"not the {task.model_name} with {task.model_kwargs} this run trains; set the same settings")
-    model.load_state_dict(data["state"])
+    try:
+        if data.get("model") != name:
+            raise ValueError(f"it holds a {data.get('model')} model, not a {name}")
+        module.load_state_dict(data["state"])
+    except (RuntimeError, ValueError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise ValueError(f"init_from {path} ({data.get('model')}, settings {data.get('kwargs')}) cannot start "
+                         f"this {name}: {first}. Set the same model settings.") from None
+
+
+def _shipped_part(task: Task, model: torch.nn.Module) -> tuple[torch.nn.Module, str, dict]:
+    """(module, registry name, kwargs) of what best.pt holds: the model, or its shipped part."""
+    if task.shipped is None:
+        return model, task.model_name, task.model_kwargs
+    attr, name, kwargs = task.shipped
+    return getattr(model, attr), name, kwargs
 
 
 def fit(task: Task, cfg: TrainConfig, model_label: str | None = None) -> dict:
@@ -188,8 +205,6 @@ def fit(task: Task, cfg: TrainConfig, model_label: str | None = None) -> dict:
         _set_rng_state(data["rng"])
     else:
         seed_everything(cfg.seed + rt.rank)
-        if cfg.init_from:
-            start_from(model, task, cfg.init_from)
     ddp_model = model
     if rt.world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(
@@ -266,7 +281,7 @@ def fit(task: Task, cfg: TrainConfig, model_label: str | None = None) -> dict:
                 log.write(step, "val", val)
                 if val["loss"] < best:
                     best, bad_validations = val["loss"], 0
-                    checkpoints.save_checkpoint(out / "best.pt", model, task.model_name, task.model_kwargs,
+                    checkpoints.save_checkpoint(out / "best.pt", *_shipped_part(task, model),
                                                 to_dict(cfg), {"step": step, **val}, task.data_version)
                 else:
                     bad_validations += 1
@@ -277,6 +292,10 @@ def fit(task: Task, cfg: TrainConfig, model_label: str | None = None) -> dict:
             if flag.item():
                 stop, stop_reason = True, "early stopping"
             save_last()
+        if task.monitor is not None and cfg.monitor_every and step % cfg.monitor_every == 0 and rt.main:
+            with torch.no_grad():
+                log.write(step, "val", task.monitor(model))
+            model.train()
         if cfg.stop_after and run_steps >= cfg.stop_after and step < cfg.steps:
             stop, stop_reason = True, "stop_after"
         if cfg.max_minutes and (time.time() - started) > 60 * cfg.max_minutes:
@@ -297,7 +316,7 @@ def fit(task: Task, cfg: TrainConfig, model_label: str | None = None) -> dict:
     if rt.main:
         if stop_reason != "stop_after" and task.evaluate is not None:
             if (out / "best.pt").exists():
-                model.load_state_dict(checkpoints.read_checkpoint(out / "best.pt")["state"])
+                _shipped_part(task, model)[0].load_state_dict(checkpoints.read_checkpoint(out / "best.pt")["state"])
             model.eval()
             with torch.no_grad():
                 result.update(task.evaluate(model))

@@ -26,7 +26,7 @@ from hiaudio.data.report_set import VERSION as CHOIR_VERSION
 from hiaudio.data.report_set import ChoirDataset
 from hiaudio.models.salience import HOP, N_BINS, SAMPLE_RATE, SalienceCNN, hz_to_bin
 from hiaudio.train.config import TrainConfig
-from hiaudio.train.loop import Task
+from hiaudio.train.loop import Task, start_from
 
 
 @dataclasses.dataclass
@@ -163,7 +163,10 @@ def build(cfg: Config) -> Task:
         return {"val_peak_precision": precision, "val_peak_recall": recall,
                 "val_peak_f1": 2 * precision * recall / max(precision + recall, 1e-9)}
 
-    return Task(model=SalienceCNN(**kwargs), model_name="salience", model_kwargs=kwargs,
+    model = SalienceCNN(**kwargs)
+    if cfg.init_from:  # e.g. assets/salience_ctx.pt, fine-tuned on choirs
+        start_from(model, cfg.init_from, "salience")
+    return Task(model=model, model_name="salience", model_kwargs=kwargs,
                 train_set=_Frames(train, cfg.crop_s, cfg.seed, cfg.voice_subsets, sung),
                 val_set=_Frames(val, None, cfg.seed, sung=sung), loss_fn=_loss(cfg), evaluate=evaluate,
                 data_version=CHOIR_VERSION if sung else VERSION)

@@ -12,7 +12,8 @@ TASKS: dict[str, str] = {
     # "name": "hiaudio.train.task_module"  -- the separation, vocoder and composer tasks go here
     "salience": "hiaudio.train.salience_task",  # multi-pitch salience of a chorale mixture
     "composer": "hiaudio.train.composer_task",  # chorale Transformer, one positional encoding per run
-    "wavegrad": "hiaudio.train.wavegrad_task",  # WaveGrad mel vocoder on espeak-ng speech
+    "wavegrad": "hiaudio.train.wavegrad_task",  # WaveGrad mel vocoder with a noise prior, many voices
+    "specdiff_gan": "hiaudio.train.specdiff_gan_task",  # SpecDiff-GAN: HiFi-GAN-like generator, diffused D
     "separator": "hiaudio.train.separator_task",  # choir parts' source-filter parameters, unsupervised
 }
 

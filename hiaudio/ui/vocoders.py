@@ -1,5 +1,8 @@
-"""The studio's "Vocoders" tab: a clip's mel inverted by Griffin-Lim, WaveGrad and GLA-Grad, side
-by side, each result shown as soon as it is ready.
+"""The studio's "Vocoders" tab: a clip's mel inverted by Griffin-Lim, WaveGrad, GLA-Grad and
+SpecDiff-GAN, side by side, each result shown as soon as it is ready, each player labelled with
+how that method scored on voices it never heard (assets/vocoder_quality.json, bench/vocoders.py),
+and any setting the model was not tuned for said in the table's note column. A learned method
+whose checkpoint does not ship in assets/ is shown as not available yet, with why, and not offered.
 
 The handler `vocode_clip` is a plain generator over (path, methods, steps, GLA settings, seed);
 the pipeline is `hiaudio.studio.vocode`. Nothing is kept between requests, so the tab needs no
@@ -21,8 +24,9 @@ from hiaudio.ui.common import audio_file, check_upload, guard, limits_note, resu
 
 MAX_VOCODE_S = 10.0  # the tab vocodes at most this much of a clip: all methods at 25 steps take ~25 s
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "examples"
-TABLE_HEADERS = ["method", "PESQ-WB", "STOI", "log-mel distance (dB)", "RTF", "time (s)"]
-METHOD_LABELS = {"griffin-lim": "Griffin-Lim", "wavegrad": "WaveGrad", "gla-grad": "GLA-Grad"}
+TABLE_HEADERS = ["method", "PESQ-WB", "STOI", "log-mel distance (dB)", "RTF", "time (s)", "note"]
+METHOD_LABELS = {"griffin-lim": "Griffin-Lim", "wavegrad": "WaveGrad", "gla-grad": "GLA-Grad",
+                 "specdiff-gan": "SpecDiff-GAN"}
 
 
 def load_clip(path: str | None) -> tuple[np.ndarray, str]:
@@ -52,6 +56,10 @@ def vocode_clip(path: str | None, methods: list[str], n_steps: int, n_projected:
     methods = [m for m in vocode.METHODS if m in (methods or [])]
     if not methods:
         raise gr.Error("Choose at least one method.")
+    missing = [f"{METHOD_LABELS[m]}: {vocode.unavailable_reason(m)}" for m in methods if vocode.unavailable_reason(m)]
+    if missing:
+        raise gr.Error(f"Not available yet -- {'; '.join(missing)}. Choose among: "
+                       f"{', '.join(METHOD_LABELS[m] for m in vocode.available_methods())}.")
     wave, about = load_clip(path)
     gla = vocode.GlaGradSettings(n_projected=int(n_projected), n_iter=int(n_iter))
     sr = vocode.SAMPLE_RATE
@@ -65,13 +73,15 @@ def vocode_clip(path: str | None, methods: list[str], n_steps: int, n_projected:
         return (table, status, *original, *[v for m in vocode.METHODS for v in slots[m]])
 
     yield outputs(f"{about}. Vocoding with {', '.join(METHOD_LABELS[m] for m in methods)} ...")
-    model = vocode.load_wavegrad() if set(methods) & {"wavegrad", "gla-grad"} else None
+    diffusion = vocode.load_wavegrad() if set(methods) & set(vocode.DIFFUSION_METHODS) else None
     for i, method in enumerate(methods):
+        model = diffusion if method in vocode.DIFFUSION_METHODS else None
         out = vocode.vocode(wave, method, int(n_steps), torch.Generator().manual_seed(int(seed)), model, gla)
         scores = vocode.score(wave, out.audio)
         label = METHOD_LABELS[method] + ("" if out.n_steps is None else f"-{out.n_steps}")
         rows.append([label, round(scores["pesq_wb"], 2), round(scores["stoi"], 3),
-                     round(scores["log_mel_db"], 2), round(out.rtf, 2), round(out.compute_s, 2)])
+                     round(scores["log_mel_db"], 2), round(out.rtf, 2), round(out.compute_s, 2),
+                     "; ".join(out.notes) or "as tuned"])
         slots[method] = (audio_file(sr, out.audio, label), vocode.mel_figure(out.audio, label, top_db=top_db))
         left = methods[i + 1:]
         status = f"{about}. " + (f"Next: {', '.join(METHOD_LABELS[m] for m in left)} ..." if left else "Done.")
@@ -82,13 +92,25 @@ def example_clips() -> list[str]:
     return sorted(str(p) for p in EXAMPLES_DIR.glob("*.wav"))
 
 
+NOISE_WORDS = {"white": "white noise", "priorgrad": "a noise prior read off the mel (PriorGrad)",
+               "specgrad": "noise shaped by the mel's envelope (SpecGrad)"}  # what a WaveGrad was trained with
+
+
 def build_vocoders_tab() -> None:
+    offered = vocode.available_methods()
+    noise = NOISE_WORDS[vocode.load_wavegrad().noise] if "wavegrad" in offered else "not shipped yet"
     gr.Markdown(
         "Each method gets only the clip's **mel spectrogram** (80 bands, 16 kHz) and turns it back "
         "into sound. **Griffin-Lim** retrieves a phase by alternating projections; **WaveGrad** is "
-        "a diffusion model we trained on a few espeak-ng voices; **GLA-Grad** runs the same model "
-        "but pulls its first, noisiest steps toward the target spectrogram with Griffin-Lim "
-        f"iterations. The tab vocodes the first {MAX_VOCODE_S:.0f} s of a clip.")
+        f"a diffusion model we trained on synthetic voices (the shipped one with {noise}); "
+        "**GLA-Grad** runs the same model but pulls its first, noisiest steps toward the target "
+        "spectrogram with Griffin-Lim iterations; **SpecDiff-GAN** is a one-pass GAN generator. "
+        "Beside each player: how that method scored on voices and languages it never heard. "
+        f"The tab vocodes the first {MAX_VOCODE_S:.0f} s of a clip.", elem_id="vocoders-about")
+    missing = [f"**{label}**: {vocode.unavailable_reason(m)}" for m, label in METHOD_LABELS.items()
+               if m not in offered]
+    if missing:
+        gr.Markdown("Not available yet: " + "; ".join(missing) + ".", elem_id="vocoders-unavailable")
     gr.Markdown(limits_note("vocoding", audio.MAX_DURATION_S, f"the first {MAX_VOCODE_S:.0f} s are vocoded"),
                 elem_id="vocoders-limits")
     with gr.Row():
@@ -99,11 +121,11 @@ def build_vocoders_tab() -> None:
             if example_clips():
                 gr.Examples(example_clips(), inputs=[clip], label="Examples")
         with gr.Column(scale=1):
-            methods = gr.CheckboxGroup(list(vocode.METHODS), value=list(vocode.METHODS), label="Methods",
+            methods = gr.CheckboxGroup(list(offered), value=list(offered), label="Methods",
                                        elem_id="vocoders-methods")
             steps = gr.Slider(1, 50, value=vocode.DEFAULT_STEPS, step=1, label="Reverse steps",
-                              info="WaveGrad and GLA-Grad; 6 and 25 use searched schedules",
-                              elem_id="vocoders-steps")
+                              info="WaveGrad and GLA-Grad; 6 and 25 have searched schedules, other counts "
+                                   "are untuned and marked so in the table", elem_id="vocoders-steps")
             with gr.Accordion("GLA-Grad settings", open=False):
                 defaults = vocode.GlaGradSettings()
                 projected = gr.Slider(0, 50, value=defaults.n_projected, step=1,
@@ -118,9 +140,15 @@ def build_vocoders_tab() -> None:
                          "STOI, lower log-mel distance are better; RTF = compute time / duration)",
                          interactive=False, elem_id="vocoders-table")
     players, figures = [], []
+    quality = vocode.measured_quality()
     for name, label in [("original", "Original"), *METHOD_LABELS.items()]:
+        steps_measured = vocode.DEFAULT_STEPS if name in vocode.DIFFUSION_METHODS else None
+        measured = vocode.quality_line(name, steps_measured, quality) if name != "original" else ""
+        shown = label + (f"-{steps_measured}" if steps_measured else "") + (f" — {measured}" if measured else "")
+        if name != "original" and name not in offered:
+            shown = f"{label} — not available yet: {vocode.unavailable_reason(name)}"
         with gr.Row():
-            players.append(result_player(label, elem_id=f"vocoders-{name}-audio", scale=1))
+            players.append(result_player(shown, elem_id=f"vocoders-{name}-audio", scale=1))
             figures.append(gr.Plot(label=f"{label}: mel", elem_id=f"vocoders-{name}-plot", scale=3))
     outputs = [table, status]
     for player, figure in zip(players, figures):

@@ -79,3 +79,15 @@ def test_mss_known_answer():
                    for n in losses.MSS_FFT_SIZES)
     assert losses.multiscale_spectral(2 * x, x).item() == pytest.approx(expected, rel=1e-9)
     assert set(losses.MSS_FFT_SIZES) == {2048, 1024, 512, 256, 128, 64}
+
+
+def test_log_spectral_l1_known_answers_and_its_floor():
+    noise = 0.1 * torch.randn(8192, generator=torch.Generator().manual_seed(1))
+    assert float(losses.log_spectral_l1(noise, noise)) == 0.0
+    # twice the amplitude: log 2 in every bin (noise at -20 dBFS is ~60 dB above the floor), per FFT size
+    doubled = float(losses.log_spectral_l1(2 * noise, noise, fft_sizes=(1024, 256)))
+    assert abs(doubled - 2 * math.log(2)) < 1e-3
+    # noise at -100 dBFS on silence costs nothing above a -80 dB floor, a lot with a tiny one
+    quiet = 1e-5 * torch.randn(8192, generator=torch.Generator().manual_seed(0))
+    assert float(losses.log_spectral_l1(quiet, torch.zeros(8192))) == 0.0
+    assert float(losses.log_spectral_l1(quiet, torch.zeros(8192), floor_db=-300.0)) > 10

@@ -1,4 +1,4 @@
-"""hiaudio/studio/vocode.py: mel -> audio by Griffin-Lim, WaveGrad and GLA-Grad; the CLI's vocode."""
+"""hiaudio/studio/vocode.py: mel -> audio by Griffin-Lim, WaveGrad, GLA-Grad and SpecDiff-GAN; the CLI's vocode."""
 import numpy as np
 import pytest
 import soundfile as sf
@@ -6,7 +6,7 @@ import torch
 
 from hiaudio import cli
 from hiaudio.dsp import spectral
-from hiaudio.models import wavegrad
+from hiaudio.models import specdiff_gan, wavegrad
 from hiaudio.studio import vocode
 from tests.helpers import harmonic_voice
 
@@ -25,14 +25,21 @@ def tiny_model():
     return wavegrad.WaveGrad(channels=(8, 8, 8, 8, 8)).eval()
 
 
+@pytest.fixture(scope="module")
+def tiny_gan():
+    torch.manual_seed(0)
+    return specdiff_gan.Generator(channels=16, upsample=(8,)).eval()
+
+
 # ---- every method -----------------------------------------------------------------------------
 @pytest.mark.parametrize("method", vocode.METHODS)
 @pytest.mark.parametrize("n_samples", [5000, 8192])
 def test_every_method_returns_finite_audio_of_the_input_length_within_full_scale(method, n_samples,
-                                                                                 tiny_model):
+                                                                                 tiny_model, tiny_gan):
     audio, _ = harmonic_voice(200.0, SR, duration_s=n_samples / SR)
     audio = audio / np.abs(audio).max()  # full scale: the inversion must not clip past it
-    out = vocode.vocode(audio, method, n_steps=3, model=tiny_model, generator=torch.Generator().manual_seed(0))
+    model = tiny_gan if method == "specdiff-gan" else tiny_model
+    out = vocode.vocode(audio, method, n_steps=3, model=model, generator=torch.Generator().manual_seed(0))
     assert out.audio.shape == audio.shape and out.audio.dtype == np.float32
     assert np.isfinite(out.audio).all() and np.abs(out.audio).max() <= 1.0
     assert out.rtf > 0
@@ -74,6 +81,27 @@ def test_cli_vocodes_a_file_to_the_same_length(tmp_path, voice):
     assert sr == SR and len(wave) == len(voice) and np.isfinite(wave).all()
 
 
+def test_cli_vocodes_with_specdiff_gan(tmp_path, voice, vocoder_assets, capsys):
+    vocoder_assets("wavegrad", "specdiff_gan")
+    src, out = tmp_path / "in.wav", tmp_path / "out.wav"
+    sf.write(src, voice, SR)
+    assert cli.main(["vocode", str(src), "--method", "specdiff-gan", "--out", str(out)]) == 0
+    wave, sr = sf.read(out, dtype="float32")
+    assert sr == SR and len(wave) == len(voice) and np.isfinite(wave).all()
+    assert "specdiff-gan" in capsys.readouterr().out
+
+
+def test_a_step_count_without_a_searched_schedule_is_marked(voice, tiny_model):
+    model = wavegrad.WaveGrad(channels=(8, 8, 8, 8, 8)).eval()
+    assert vocode.vocode(voice, "wavegrad", 6, model=model).notes  # nothing searched yet
+    model.set_schedule(6, wavegrad.geometric_betas(6, 1e-4, 0.7))
+    assert vocode.vocode(voice, "wavegrad", 6, model=model).notes == ()
+    notes = vocode.vocode(voice, "gla-grad", 12, model=model).notes
+    assert "12 steps" in notes[0] and "searched: 6" in notes[0] and "GLA-Grad projecting" in notes[1]
+    assert vocode.vocode(voice, "gla-grad", 6, model=model, gla=vocode.GlaGradSettings(n_iter=3)).notes
+    assert vocode.vocode(voice, "griffin-lim").notes == ()
+
+
 def test_cli_bad_input_exits_2_with_a_message(tmp_path, capsys, voice):
     empty, out = tmp_path / "empty.wav", tmp_path / "out.wav"
     empty.write_bytes(b"")
@@ -84,3 +112,34 @@ def test_cli_bad_input_exits_2_with_a_message(tmp_path, capsys, voice):
     assert cli.main(["vocode", str(src), "--method", "gla-grad", "--steps", "0", "--out", str(out)]) == 2
     assert "reverse steps" in capsys.readouterr().err
     assert not out.exists()
+
+
+# ---- what ships: a learned method without its checkpoint is not offered --------------------------
+def test_a_method_whose_checkpoint_does_not_ship_is_unavailable_and_refused(voice, vocoder_assets):
+    vocoder_assets("wavegrad")  # no specdiff_gan.pt
+    assert vocode.available_methods() == ("griffin-lim", "wavegrad", "gla-grad")
+    assert vocode.unavailable_reason("specdiff-gan") == "not trained yet — see issue 18 (no assets/specdiff_gan.pt)"
+    with pytest.raises(vocode.VocoderUnavailable) as err:
+        vocode.vocode(voice, "specdiff-gan")
+    assert "python -m hiaudio.train specdiff_gan --ship specdiff_gan.pt" in str(err.value)
+    assert "griffin-lim, wavegrad, gla-grad" in str(err.value)
+    assert len(vocode.vocode(voice, "wavegrad", 2).audio) == len(voice)  # what ships still runs
+    vocoder_assets("wavegrad", "specdiff_gan")
+    assert vocode.available_methods() == vocode.METHODS
+    assert len(vocode.vocode(voice, "specdiff-gan").audio) == len(voice)
+
+
+def test_without_any_learned_checkpoint_only_griffin_lim_is_offered(vocoder_assets):
+    vocoder_assets()
+    assert vocode.available_methods() == ("griffin-lim",)
+    assert "no assets/wavegrad.pt" in vocode.unavailable_reason("gla-grad")
+
+
+def test_cli_refuses_an_unavailable_method_with_what_to_do(tmp_path, voice, vocoder_assets, capsys):
+    vocoder_assets("wavegrad")
+    src, out = tmp_path / "in.wav", tmp_path / "out.wav"
+    sf.write(src, voice, SR)
+    assert cli.main(["vocode", str(src), "--method", "specdiff-gan", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: specdiff-gan is not available: not trained yet — see issue 18")
+    assert "--ship specdiff_gan.pt" in err and "Traceback" not in err and not out.exists()

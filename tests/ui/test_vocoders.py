@@ -1,7 +1,8 @@
 """The studio's Vocoders tab: its generator handler directly, and its endpoint through gradio_client.
 
-The diffusion methods run on a tiny untrained WaveGrad (monkeypatched in for the shipped one) in
-the direct tests, so they check the tab's wiring, not the model; the HTTP test uses Griffin-Lim.
+The learned methods run on a tiny untrained WaveGrad and GAN (in a temporary assets/, in place of the
+shipped ones) in the direct tests, so they check the tab's wiring, not the model; the HTTP test uses
+Griffin-Lim.
 """
 import json
 
@@ -10,11 +11,9 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 import soundfile as sf
-import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from hiaudio.models import wavegrad
 from hiaudio.studio import vocode
 from hiaudio.ui import vocoders
 from tests.helpers import harmonic_voice
@@ -24,11 +23,10 @@ SR = vocode.SAMPLE_RATE
 
 
 @pytest.fixture
-def tiny_model(monkeypatch):
-    torch.manual_seed(0)
-    model = wavegrad.WaveGrad(channels=(8, 8, 8, 8, 8)).eval()
-    monkeypatch.setattr(vocode, "load_wavegrad", lambda: model)
-    return model
+def tiny_model(vocoder_assets):
+    """Tiny untrained WaveGrad and SpecDiff-GAN checkpoints in a temporary assets/."""
+    vocoder_assets("wavegrad", "specdiff_gan")
+    return vocode.load_wavegrad()
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +46,9 @@ def test_each_method_appears_as_it_finishes(voice_wav, tiny_model):
         ready = [media[2 + 2 * i] is not None for i in range(len(vocode.METHODS))]
         assert ready == [i < k for i in range(len(vocode.METHODS))]
     table, status, *media = updates[-1]
-    assert list(table["method"]) == ["Griffin-Lim", "WaveGrad-2", "GLA-Grad-2"]
+    assert list(table["method"]) == ["Griffin-Lim", "WaveGrad-2", "GLA-Grad-2", "SpecDiff-GAN"]
+    notes = list(table["note"])  # 2 steps has no searched schedule: said so; Griffin-Lim is as tuned
+    assert notes[0] == "as tuned" and "2 steps" in notes[1] and "2 steps" in notes[2] and notes[3] == "as tuned"
     assert "Done" in status
     n = round(0.8 * SR)
     scales = set()
@@ -65,8 +65,9 @@ def test_only_the_chosen_methods_run_and_long_clips_are_cut(tmp_path, tiny_model
     audio, _ = harmonic_voice(150.0, SR, duration_s=vocoders.MAX_VOCODE_S + 1.5)
     sf.write(path, audio, SR)
     *_, last = vocoders.vocode_clip(str(path), ["griffin-lim"], 6, 3, 4, 0)
-    table, status, original, _, gl, _, wg, wg_plot, gla, _ = last
+    table, status, original, _, gl, _, wg, wg_plot, gla, _, gan, _ = last
     assert list(table["method"]) == ["Griffin-Lim"] and wg is None and gla is None and wg_plot is None
+    assert gan is None
     assert sf.info(gl).frames == sf.info(original).frames == int(vocoders.MAX_VOCODE_S * SR)
     assert f"first {vocoders.MAX_VOCODE_S:.0f} s" in status
 
@@ -97,3 +98,32 @@ def test_vocode_endpoint_over_http(studio_url, voice_wav):
     with pytest.raises(AppError) as err:
         client.predict(handle_file(voice_wav), [], 6, 3, 16, 0, api_name="/vocode")
     assert "at least one method" in str(err.value) and "Traceback" not in str(err.value)
+
+
+def _tab() -> dict:
+    """The Vocoders tab built now (so from the assets/ of now): its components by elem_id."""
+    with gr.Blocks() as demo:
+        vocoders.build_vocoders_tab()
+    return {b.elem_id: b for b in demo.blocks.values() if getattr(b, "elem_id", None)}
+
+
+def test_a_method_that_is_not_trained_yet_is_shown_so_and_not_offered(vocoder_assets):
+    vocoder_assets("wavegrad")  # no specdiff_gan.pt
+    tab = _tab()
+    offered = [c[1] if isinstance(c, tuple) else c for c in tab["vocoders-methods"].choices]
+    assert offered == ["griffin-lim", "wavegrad", "gla-grad"] and tab["vocoders-methods"].value == offered
+    assert tab["vocoders-specdiff-gan-audio"].label == \
+        "SpecDiff-GAN — not available yet: not trained yet — see issue 18 (no assets/specdiff_gan.pt)"
+    assert "not trained yet — see issue 18" in tab["vocoders-unavailable"].value
+    assert "not available" not in tab["vocoders-wavegrad-audio"].label
+    assert "the shipped one with a noise prior read off the mel (PriorGrad)" in tab["vocoders-about"].value
+    vocoder_assets("wavegrad", "specdiff_gan")  # once it ships, it is offered
+    tab = _tab()
+    assert len(tab["vocoders-methods"].choices) == len(vocode.METHODS) and "vocoders-unavailable" not in tab
+
+
+def test_asking_for_a_method_that_is_not_trained_yet_is_refused(voice_wav, vocoder_assets):
+    vocoder_assets("wavegrad")
+    with pytest.raises(gr.Error) as err:
+        list(vocoders.vocode_clip(voice_wav, ["griffin-lim", "specdiff-gan"], 6, 3, 4, 0))
+    assert "SpecDiff-GAN: not trained yet — see issue 18" in str(err.value)
