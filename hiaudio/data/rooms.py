@@ -56,8 +56,16 @@ def sample_room(rng: np.random.Generator, kinds: tuple[str, ...] = ROOM_KINDS,
     if kind == "synthetic":
         return Room("synthetic", rt60_s=rt60, drr_db=float(rng.uniform(*DRR_RANGE_DB)))
     dims = (float(rng.uniform(5, 25)), float(rng.uniform(4, 18)), float(rng.uniform(3, 10)))
-    return Room("shoebox", rt60_s=min(rt60, 1.2), dims_m=dims,
+    rt60 = max(min(rt60, 1.2), 1.05 * min_rt60_s(dims))  # a large hall cannot be as dry as a small room
+    return Room("shoebox", rt60_s=rt60, dims_m=dims,
                 mic_distance_m=float(rng.uniform(1.0, min(dims[0], dims[1]) / 2 - 0.6)))
+
+
+def min_rt60_s(dims_m) -> float:
+    """The shortest RT60 Sabine's formula allows in a shoebox of dims_m (every wall absorbing all):
+    0.161 V / S. Asked for less, pyroomacoustics' inverse_sabine fails."""
+    x, y, z = dims_m
+    return 0.161 * x * y * z / (2 * (x * y + y * z + x * z))
 
 
 def synthetic_ir(rt60_s: float, drr_db: float, sample_rate: int, rng: np.random.Generator,
