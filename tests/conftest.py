@@ -26,6 +26,19 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="session")
+def debian_tools():
+    """The Debian programs the set-up installs (packages.txt): a test that needs one fails, and
+    says why, where it is missing -- it never skips itself into green."""
+    import shutil
+
+    def need(program: str) -> str:
+        path = shutil.which(program)
+        assert path, f"{program} is not installed: run the README's test command (scripts/setup.sh installs it)"
+        return path
+    return need
+
+
+@pytest.fixture(scope="session")
 def studio_url():
     """URL of app.demo served on a free localhost port in this process (closed at the end)."""
     import app

@@ -1,6 +1,5 @@
 """hiaudio.audio: known answers for good clips, helpful AudioErrors for bad ones."""
 
-import shutil
 import subprocess
 import time
 
@@ -11,7 +10,7 @@ import soundfile as sf
 from hiaudio import audio
 from hiaudio.audio import STUDIO_RATE, AudioError, load_audio, save_wav, validate
 
-needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+needs_ffmpeg = pytest.mark.usefixtures("has_ffmpeg")
 
 
 def sine(f0_hz=220.0, duration_s=1.0, sr=STUDIO_RATE, amp=0.5):
@@ -223,3 +222,8 @@ def test_bad_sample_rate_and_shape():
         validate(sine(), 0)
     with pytest.raises(AudioError, match="mono"):
         validate(np.zeros((100, 2), dtype=np.float32), STUDIO_RATE)
+
+
+@pytest.fixture
+def has_ffmpeg(debian_tools):
+    debian_tools("ffmpeg")

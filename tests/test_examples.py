@@ -1,6 +1,5 @@
 """hiaudio.examples: the committed example clips and the espeak-ng generator."""
 
-import shutil
 
 import numpy as np
 import pytest
@@ -9,7 +8,7 @@ import soundfile as sf
 from hiaudio.examples import (ASSETS_DIR, CHOIR_EXAMPLE, CHOIR_SCORE, SPEECH_EXAMPLES, SUNG_EXAMPLE, ensure_examples,
                               make_speech_example)
 
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="no espeak-ng")
+needs_espeak = pytest.mark.usefixtures("has_espeak")
 
 
 @pytest.mark.parametrize("name", sorted(SPEECH_EXAMPLES))
@@ -51,3 +50,8 @@ def test_choir_example_is_four_parts_with_a_matching_score(tmp_path):
     parts = check_score(load_score(mid, 4), info.duration, 4)
     means = [np.mean([n[0] for n in p]) for p in parts]
     assert means == sorted(means, reverse=True)  # soprano, alto, tenor, bass
+
+
+@pytest.fixture
+def has_espeak(debian_tools):
+    debian_tools("espeak-ng")

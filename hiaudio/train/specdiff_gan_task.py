@@ -37,16 +37,15 @@ import torch.nn.functional as F
 from hiaudio.data.vocoder_voices import VOICES_VERSION
 from hiaudio.dsp import losses, noise_shaping, spectral
 from hiaudio.models import specdiff_gan
-from hiaudio.train.config import TrainConfig
 from hiaudio.train.loop import Task, start_from
-from hiaudio.train.vocoder_data import Crops, clip_mel, voice_clips
+from hiaudio.train.vocoder_data import Crops, VocoderConfig, clip_mel, voice_clips
 
 MEL_WEIGHT, FM_WEIGHT = 45.0, 2.0  # HiFi-GAN's loss weights
 STFT_SIZES = (2048, 1024, 512, 256, 128)  # the log-STFT loss's resolutions: 2048 resolves 8 Hz, 128 8 ms
 
 
 @dataclasses.dataclass
-class Config(TrainConfig):
+class Config(VocoderConfig):
     steps: int = 40000
     batch_size: int = 8
     lr: float = 4e-4
@@ -54,7 +53,6 @@ class Config(TrainConfig):
     warmup_steps: int = 100
     val_every: int = 250
     log_every: int = 25
-    monitor_every: int = 1000  # PESQ on whole validation clips every this many steps
     # Generator kwargs (JSON): upsampling x2 to an iSTFT of hop 128 / n_fft 512 with integrated phase
     # (3.2 M parameters, ~125x real time on a thread); an A/B of 1,500 regression steps (BENCHMARKS.md)
     # gave val PESQ 1.27 against 1.13 for x8 / hop 32 / direct phase, and harmonics where that had none
@@ -66,13 +64,8 @@ class Config(TrainConfig):
     adapt_every: int = 4  # updates between adaptations of T
     gan_start: int = 1500  # updates with the mel loss alone before the discriminators join
     stft_weight: float = 10.0  # multi-resolution log-STFT L1 (losses.log_spectral_l1): harmonics the mel cannot see
-    n_train: int = 1200  # training clips (VoiceBank "train")
-    n_val: int = 32  # validation clips (voices never heard in training)
-    pack: str = ""  # a folder of clip packs (python -m hiaudio.data vocoder-pack) to read instead of rendering
     segment_frames: int = 32  # mel frames per crop (32 x 256 = 8192 samples, 0.51 s)
     d_segment_frames: int = 16  # frames of it the discriminators see (a random sub-crop: half the cost)
-    n_monitor: int = 4  # validation clips the monitor scores
-    monitor_s: float = 2.0  # seconds of each (from the start)
 
 
 def mel_l1(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:

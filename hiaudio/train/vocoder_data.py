@@ -1,12 +1,27 @@
 """What the vocoder tasks (wavegrad, specdiff_gan) train on: crops of `VoiceBank` clips and their log mels."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
 from hiaudio.data.vocoder_voices import VoiceBank, read_pack
 from hiaudio.dsp import spectral
 from hiaudio.models import wavegrad
+from hiaudio.train.config import TrainConfig
+
+
+@dataclasses.dataclass
+class VocoderConfig(TrainConfig):
+    """What both vocoder tasks' configs hold: their clips, crops and the PESQ monitor."""
+    n_train: int = 1200  # training clips (VoiceBank "train")
+    n_val: int = 32  # validation clips (VoiceBank "validation": voices never heard in training)
+    pack: str = ""  # a folder of clip packs (python -m hiaudio.data vocoder-pack) to read instead of rendering
+    segment_frames: int = 24  # mel frames per training crop (x 256 samples)
+    monitor_every: int = 1000  # PESQ on whole validation clips every this many steps
+    n_monitor: int = 4  # validation clips the monitor scores
+    monitor_s: float = 2.0  # seconds of each of those clips (from the start)
 
 
 def render(bank) -> list[np.ndarray]:

@@ -37,9 +37,8 @@ from hiaudio import checkpoints
 from hiaudio.data.vocoder_voices import VOICES_VERSION
 from hiaudio.dsp import losses, spectral
 from hiaudio.models import wavegrad
-from hiaudio.train.config import TrainConfig
 from hiaudio.train.loop import Task, start_from
-from hiaudio.train.vocoder_data import Crops, clip_mel, voice_clips
+from hiaudio.train.vocoder_data import Crops, VocoderConfig, clip_mel, voice_clips
 
 # schedule search grid per step count: geometric betas from a first to a last value
 # (wavegrad.geometric_betas); fewer steps need larger betas to reach noise
@@ -49,7 +48,7 @@ SEARCH_GRID = {6: ((1e-6, 1e-5, 1e-4, 1e-3), (0.1, 0.2, 0.35, 0.5, 0.7, 0.9, 0.9
 
 
 @dataclasses.dataclass
-class Config(TrainConfig):
+class Config(VocoderConfig):
     steps: int = 20000
     batch_size: int = 16
     lr: float = 1e-3
@@ -58,13 +57,6 @@ class Config(TrainConfig):
     log_every: int = 25
     channels: str = "128,128,64,32,16"  # widths from the frame rate up to the sample rate
     noise: str = "priorgrad"  # the noise prior: white | priorgrad | specgrad (dsp.noise_shaping)
-    n_train: int = 1200  # training clips (VoiceBank "train")
-    n_val: int = 32  # validation clips (VoiceBank "validation": voices never heard in training)
-    pack: str = ""  # a folder of clip packs (python -m hiaudio.data vocoder-pack) to read instead of rendering
-    segment_frames: int = 24  # mel frames per training crop (24 x 256 = 6144 samples, 0.38 s)
-    monitor_every: int = 1000  # PESQ of 6-step sampling on validation clips every this many steps
-    n_monitor: int = 4  # validation clips the monitor and the schedule search score
-    monitor_s: float = 2.0  # seconds of each of those clips (from the start)
     x0_weight: float = 0.1  # weight of the spectral loss on the implied clean waveform (make_loss)
 
 

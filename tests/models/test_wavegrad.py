@@ -104,29 +104,8 @@ def test_shipped_wavegrad_is_small_carded_and_carries_searched_schedules():
     assert len(model.inference_betas(12)) == 12
 
 
-def test_a_few_training_steps_lower_the_denoising_loss():
-    from hiaudio.train.wavegrad_task import loss_fn
-
-    torch.manual_seed(0)
-    model = wavegrad.WaveGrad(channels=(16, 16, 8, 8, 8))
-    g = torch.Generator().manual_seed(0)
-    audio = torch.stack([torch.from_numpy(harmonic_voice(f0, SR, duration_s=4 * 256 / SR)[0])
-                         for f0 in (120.0, 220.0)])  # (2, 1024)
-    mel = spectral.log_mel(audio)[..., :4]  # (2, 80, 4)
-    batch = (audio, mel, wavegrad.draw_noise_level(2, g), torch.randn(audio.shape, generator=g))
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(40):
-        loss, _ = loss_fn(model, batch)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-    assert losses[-1] < 0.65 * losses[0], losses[::10]  # measured 0.80 -> 0.42
-
-
-@pytest.mark.parametrize("noise,x0_weight", [("priorgrad", 0.1), ("specgrad", 0.0)])
-def test_a_few_training_steps_with_a_prior_lower_the_loss(noise, x0_weight):
+@pytest.mark.parametrize("noise,x0_weight", [("white", 0.0), ("priorgrad", 0.1), ("specgrad", 0.0)])
+def test_a_few_training_steps_lower_the_loss(noise, x0_weight):
     from hiaudio.train.wavegrad_task import make_loss
 
     torch.manual_seed(0)

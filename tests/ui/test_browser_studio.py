@@ -18,7 +18,7 @@ from hiaudio.dsp.units import cents_between
 from hiaudio.studio import compose_io
 from hiaudio.ui import choir as choir_ui
 from hiaudio.ui import voice as voice_ui
-from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, separate_example
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 TIMEOUT_MS = 60_000
@@ -135,22 +135,13 @@ def test_loading_an_export_reproduces_it_and_the_sliders_show_its_edits(page, tm
 
 # ---- 2. the Choir tab's downloads go when the parts change ---------------------------------------
 
-def _separate_example(page) -> None:
-    recording, score = choir_ui.choir_examples()[0]
-    page.get_by_role("tab", name="Choir").click()
-    page.locator("#choir-upload input[type=file]").set_input_files(recording)
-    page.wait_for_selector("#choir-upload a.download-link")
-    page.locator("#choir-score input[type=file]").set_input_files(score)
-    page.wait_for_function("() => document.querySelector('#choir-score')?.innerText.includes('.mid')")
-    page.click("#choir-separate")
-    _wait_status(page, "#choir-status", "into 4 parts", timeout_ms=180_000)
 
 
 DOWNLOADS = "() => Array.from(document.querySelectorAll('#choir-files a')).map(a => a.innerText || a.href)"
 
 
 def test_choir_downloads_go_stale_never(page):
-    _separate_example(page)
+    separate_example(page)
     page.click("#choir-export")
     _wait_status(page, "#choir-status", "Exported 6 files")
     page.wait_for_function(f"() => ({DOWNLOADS})().length >= 6")
@@ -261,7 +252,7 @@ def test_choir_examples_header_plot_axis_and_formant_labels(page):
     cut = page.evaluate("""() => Array.from(document.querySelectorAll('table th, table thead td')).filter(
         c => c.offsetParent !== null && c.scrollWidth > c.clientWidth + 1).map(c => c.innerText)""")
     assert cut == []
-    _separate_example(page)
+    separate_example(page)
     fig = _plot(page, "#choir-plot")
     yaxis = fig["layout"]["yaxis"]
     assert yaxis["type"] == "log"
@@ -373,7 +364,7 @@ def test_edit_one_note_then_undo_and_redo(page):
 
 
 def test_edit_one_note_of_a_choir_part(page):
-    _separate_example(page)
+    separate_example(page)
     page.locator("#choir-part").get_by_label("soprano").check()
     page.wait_for_function(f"() => ({PLOT_DATA})('#choir-plot')?.data.some(t => t.name === 'notes')")
     spans = _note_spans(page, "#choir-plot")
