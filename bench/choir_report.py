@@ -38,6 +38,7 @@ from bench import common  # noqa: E402
 from bench.choir_separation import ORACLE_HOP, ORACLE_N_FFT  # noqa: E402
 from hiaudio import audio as audio_io  # noqa: E402
 from hiaudio.data import report_set  # noqa: E402
+from hiaudio.models import salience as salience_model  # noqa: E402
 from hiaudio.separation import (mixture_baseline, oracle_ratio_mask, pitch_scores,  # noqa: E402
                                 score_informed_nmf, si_sdr_batch)
 from hiaudio.separation.choir import PARTS, SAMPLE_RATE, separate_choir  # noqa: E402
@@ -52,8 +53,9 @@ METHODS = {  # key -> row label
 PITCH = {"rpa_blind": "blind F0 RPA (mir_eval, 50 cents)", "rpa_score": "F0 RPA with the score"}
 
 
-def evaluate(ex) -> dict:
-    """SI-SDR per part of every method, F0 RPA per part, warnings and timings on one excerpt."""
+def evaluate(ex, assets=salience_model.ASSETS) -> dict:
+    """SI-SDR per part of every method, F0 RPA per part, warnings and timings on one excerpt;
+    `assets`: the salience models ours uses."""
     rate = ex.sample_rate
     mix = audio_io.resample(ex.mixture, rate, SAMPLE_RATE) if rate != SAMPLE_RATE else ex.mixture
     stems = np.stack([audio_io.resample(s, rate, SAMPLE_RATE) for s in ex.stems]) if rate != SAMPLE_RATE else ex.stems
@@ -73,8 +75,9 @@ def evaluate(ex) -> dict:
     est["mixture"] = mixture_baseline(mix, n_parts)
     est["nmf"] = timed("nmf", lambda: score_informed_nmf(mix, SAMPLE_RATE, notes))
     est["oracle_p2"] = oracle_ratio_mask(mix, stems, ORACLE_N_FFT, ORACLE_HOP, power=2)
-    score = timed("ours_score", lambda: separate_choir(mix, SAMPLE_RATE, n_parts, notes=notes, analyze_voices=False))
-    blind = timed("ours_blind", lambda: separate_choir(mix, SAMPLE_RATE, n_parts, analyze_voices=False))
+    score = timed("ours_score", lambda: separate_choir(mix, SAMPLE_RATE, n_parts, notes=notes, assets=assets,
+                                                       analyze_voices=False))
+    blind = timed("ours_blind", lambda: separate_choir(mix, SAMPLE_RATE, n_parts, assets=assets, analyze_voices=False))
     est["ours_score"], est["ours_blind"] = score.stems[:, :n], blind.stems[:, :n]
     ref_t = np.arange(ex.f0_sung_hz.shape[1]) * ex.hop_samples / rate
     pitch = {}
@@ -112,6 +115,8 @@ def main(argv=None) -> None:
     parser.add_argument("--set", default="report", choices=report_set.SETS)
     parser.add_argument("--limit", type=int, default=None, help="only the first N excerpts of each family (a dry run)")
     parser.add_argument("--name", default=None, help="results file name (default choir_<set>)")
+    parser.add_argument("--salience", default=",".join(salience_model.ASSETS),
+                        help="the salience models ours uses, comma-separated files in assets/ (default: the shipped ensemble)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # shared CPU: small torch ops stall on a busy pool
 
@@ -123,7 +128,7 @@ def main(argv=None) -> None:
         family = ex.meta["family"]
         if args.limit is not None and len(per_family.get(family, [])) >= args.limit:
             continue
-        r = evaluate(ex)
+        r = evaluate(ex, tuple(args.salience.split(",")))
         per_family.setdefault(family, []).append(r)
         rows_out.append({"family": family, "index": ex.meta["index"], "piece_id": ex.meta["piece_id"],
                          "sample_rate": ex.sample_rate, "room": ex.meta["room"],
@@ -162,7 +167,7 @@ def main(argv=None) -> None:
           f" models); whole run {time.perf_counter() - wall:.0f} s")
     path = common.write_results(args.name or f"choir_{args.set}", {
         "data_version": report_set.VERSION,
-        "settings": {"set": args.set, "seed": report_set.SET_SEED, "duration_s": report_set.DURATION_S,
+        "settings": {"set": args.set, "salience": args.salience.split(","), "seed": report_set.SET_SEED, "duration_s": report_set.DURATION_S,
                      "n_per_family": report_set.N_PER_FAMILY, "limit": args.limit, "scored_at_hz": SAMPLE_RATE,
                      "oracle": {"n_fft": ORACLE_N_FFT, "hop": ORACLE_HOP, "power": 2},
                      "pitch_reference": "f0_sung_hz (the section's mean sung F0)"},

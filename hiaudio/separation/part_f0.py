@@ -49,16 +49,16 @@ MIN_LINE_SHARE = 0.15  # n lines are sung if at least this share of the sounding
 # STFT fits or of the three salience models: leave-one-family-out on the tuning set, the parts
 # left unwarned were below the mixture 40-100 % of the time; BENCHMARKS.md, "Confidence"). So a
 # blind part's confidence is the share of that part's stems that beat the mixture on the tuning
-# set (72 parts, d9469fb), and every blind result carries BLIND_WARNING.
-BLIND_PART_CONFIDENCE = (0.67, 0.22, 0.50, 0.56)  # soprano, alto, tenor, bass (top-down)
+# set (18 excerpts, salience_choirs.pt), and every blind result carries BLIND_WARNING.
+BLIND_PART_CONFIDENCE = (0.78, 0.33, 0.44, 0.67)  # soprano, alto, tenor, bass (top-down)
 BLIND_WARNING = ("Blind separation: each part's line is guessed from the mixture alone, and on choirs unlike our "
                  "training renders about half of the stems came out worse than the mixture itself (confidence: {parts}). "
                  "Give the score (MIDI or MusicXML) for stems you can rely on.")
 # With the score, a part's confidence is the share of its scored frames where a salience ridge
 # was found near the score's note (`score_support`). On the tuning set with the right score, 64
-# of 72 parts reach MIN_SCORE_SUPPORT, and the 8 below it include the stems furthest under the
-# oracle mask (10-23 dB; one under the mixture); with every note two semitones off, no part
-# passes 0.52 (a semitone off is within the search's reach, and is not seen). Below it, the part
+# of 72 parts reach MIN_SCORE_SUPPORT (63 with salience_choirs.pt), and the 8 below it include
+# the stems furthest under the oracle mask (10-23 dB; one under the mixture); with every note two
+# semitones off, no part passes 0.52 (a semitone off is within the search's reach, and is not seen). Below it, the part
 # is said to be hard to hear or not to follow its score.
 MIN_SCORE_SUPPORT = 0.5
 

@@ -134,4 +134,7 @@ def test_blind_separation_says_so_in_the_status_and_labels(monkeypatch):
     out = choir_ui.separate_clip(EXAMPLE, None, 4, choir_ui.ChoirTab(), progress=lambda *a, **k: None)
     status, players = out[1], out[5:9]
     assert "from the mixture alone" in status and "⚠ Blind separation" in status and "Give the score" in status
-    assert players[1]["label"] == "alto (separated, confidence 0.22 — low)"
+    from hiaudio.separation.part_f0 import BLIND_PART_CONFIDENCE
+
+    assert BLIND_PART_CONFIDENCE[1] < choir_ui.choir.LOW_CONFIDENCE
+    assert players[1]["label"] == f"alto (separated, confidence {BLIND_PART_CONFIDENCE[1]:.2f} — low)"
