@@ -87,8 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bars", type=int, default=16, help="length in 4/4 bars, 1..64 (default 16)")
     p.add_argument("--phrases", type=int, default=None, help="phrases, each ending on a fermata (default bars / 2)")
     p.add_argument("--pe", choices=PE_KINDS, default="s-ape", help="positional encoding of the model")
-    p.add_argument("--key", default=None, help="e.g. 'G major', 'F# minor' (default C major, or the "
-                                               "key of --continue)")
+    p.add_argument("--key", default=None, help="e.g. 'G major', 'F# minor', or 'auto': the key of --continue's "
+                                               "opening (the default when continuing; else C major)")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (> 0)")
     p.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest tokens (0 = all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler")
@@ -162,7 +162,11 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "generate":
         from hiaudio.studio import compose
 
-        print(compose.generate_files(args.out, args.bars, args.pe, args.seed, args.phrases, args.key,
+        if args.key == "auto" and args.continue_midi is None:
+            raise ValueError("--key auto reads the key of the MIDI opening given by --continue; give --continue "
+                             "FILE or a key such as 'G major'")
+        key = None if args.key == "auto" else args.key  # None: estimated from --continue's opening
+        print(compose.generate_files(args.out, args.bars, args.pe, args.seed, args.phrases, key,
                                      args.temperature, args.top_k, args.wav, args.xml, args.continue_midi,
                                      keep_order=not args.allow_crossings, gm_wav=args.gm_wav))
     elif args.command == "separate":

@@ -122,12 +122,13 @@ class Plan:
         return key_name(self.tonic_pc, self.mode)
 
 
-def range_mask(vocab_size: int = SEQ_VOCAB_SIZE, ranges: dict = VOICE_RANGES) -> torch.Tensor:
-    """(4, V) bool: the tokens each voice may write (REST, HOLD, pitches in its range; no key tokens)."""
+def range_mask(vocab_size: int = SEQ_VOCAB_SIZE, ranges: dict | None = VOICE_RANGES) -> torch.Tensor:
+    """(4, V) bool: the tokens each voice may write (REST, HOLD, pitches in its range; no key tokens).
+    ranges=None: every MIDI pitch (the range constraint off, to measure the model alone)."""
     allowed = torch.zeros(N_VOICES, vocab_size, dtype=torch.bool)
     allowed[:, [REST, HOLD]] = True
     for v, part in enumerate(PARTS):
-        lo, hi = ranges[part]
+        lo, hi = ranges[part] if ranges is not None else (0, 127)
         allowed[v, PITCH_OFFSET + lo:PITCH_OFFSET + hi + 1] = True
     return allowed
 
@@ -164,6 +165,7 @@ def sample(model: Composer, plan: Plan, temperature: float = 1.0, top_k: int = 0
 
     prompt: (M, 4) grid tokens that open the piece (fed, not sampled; M <= plan.n_steps).
     temperature > 0 divides the logits; top_k > 0 keeps that many most likely tokens.
+    ranges: each voice's MIDI range (pitches outside are masked); None lifts the constraint.
     keep_order: a voice never sounds above the voice above it (no crossings): pitches above it
     are masked, and so is holding a note that would now cross.
     """

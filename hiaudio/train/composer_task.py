@@ -47,7 +47,9 @@ class Config(TrainConfig):
     n_layer: int = 4  # Transformer blocks
     n_head: int = 4  # attention heads
     n_embd: int = 96  # model width
-    dropout: float = 0.1  # attention and residual dropout
+    dropout: float = 0.1  # residual and input dropout
+    attn_dropout: float = 0.0  # attention-weight dropout (off: it tripled the CPU step time)
+    key_conditioning: str = "degrees"  # token | every | degrees (hiaudio.models.composer)
     max_steps: int = 128  # grid steps per window (8 bars of 4/4): 1 + 4 * 128 = 513 tokens of context
     threads: int = 1  # torch CPU threads (the machine is shared; pools stall under contention)
 
@@ -124,7 +126,8 @@ def build(cfg: Config) -> Task:
     chorales = load_chorales()
     train, val = split_grids("train", chorales), split_grids("validation", chorales)
     kwargs = {"pe": cfg.pe, "n_layer": cfg.n_layer, "n_head": cfg.n_head, "n_embd": cfg.n_embd,
-              "dropout": cfg.dropout, "block_size": 1 + N_VOICES * cfg.max_steps}
+              "dropout": cfg.dropout, "attn_dropout": cfg.attn_dropout, "key_conditioning": cfg.key_conditioning,
+              "block_size": 1 + N_VOICES * cfg.max_steps}
 
     def evaluate(model):
         return {f"val_{k}": v for k, v in sequence_nll(model, val, cfg.max_steps, cfg.batch_size).items()}
