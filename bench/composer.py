@@ -169,6 +169,35 @@ def targets(args, real) -> dict:
     return out
 
 
+CURVE_STEPS = (100, 200, 300, 500, 700, 1000, 1300, 1600, 2000)
+
+
+def curves(pattern: str, pes, seeds) -> tuple[dict, str]:
+    """Training curves from each run's metrics.csv: validation NLL at CURVE_STEPS, and the training
+    loss averaged over the 100 steps up to each (nats per token)."""
+    import csv
+
+    out, rows = {}, []
+    for pe in pes:
+        for seed in seeds:
+            path = Path(pattern.format(pe=pe, seed=seed)) / "metrics.csv"
+            if not path.exists():
+                continue
+            val, train = {}, {}
+            with open(path) as f:
+                for r in csv.DictReader(f):
+                    if r["name"] == "loss":
+                        (val if r["split"] == "val" else train)[int(r["step"])] = float(r["value"])
+            train_avg = {s: float(np.mean([v for k, v in train.items() if s - 100 < k <= s])) for s in CURVE_STEPS
+                         if any(s - 100 < k <= s for k in train)}
+            out[f"{pe}/s{seed}"] = {"val": val, "train": train}
+            rows.append([f"{pe} s{seed} val", *[val.get(s, float("nan")) for s in CURVE_STEPS],
+                         min(val.values()), min(val, key=val.get), max(val)])
+            rows.append([f"{pe} s{seed} train", *[train_avg.get(s, float("nan")) for s in CURVE_STEPS], None, None, None])
+    table = common.format_table(["run", *map(str, CURVE_STEPS), "best val", "at", "last"], rows, "{:.3f}")
+    return out, table
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default="", help="run folder pattern with {pe} and {seed} (default: the shipped models)")
@@ -179,6 +208,7 @@ def main(argv=None) -> None:
     parser.add_argument("--target-pieces", type=int, default=48, help="pieces of part 2")
     parser.add_argument("--skip-compare", action="store_true")
     parser.add_argument("--skip-targets", action="store_true")
+    parser.add_argument("--curves", action="store_true", help="also tabulate the runs' training curves")
     parser.add_argument("--name", default="composer", help="bench/results/NAME.json")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -187,6 +217,9 @@ def main(argv=None) -> None:
     results = {"settings": {**vars(args), "bars": N_BARS, "phrases": N_PHRASES, "n_test_chorales": len(test_grids),
                             "n_real_pieces": len(real)},
                "real": set_metrics(real, real)}
+    if args.curves and args.runs:
+        results["curves"], results["curves_table"] = curves(args.runs, args.pe.split(","), args.seeds.split(","))
+        print(results["curves_table"])
     if not args.skip_compare:
         results["encodings"] = compare(args, test_grids, real)
         rows = []

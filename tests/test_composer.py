@@ -17,7 +17,7 @@ from hiaudio import checkpoints, cli
 from hiaudio.data import chords, sequence
 from hiaudio.data.chorales import PARTS, parse_chorale
 from hiaudio.data.tokens import HOLD, PITCH_OFFSET, REST, VOICE_RANGES, detokenize, tokenize, transpose
-from hiaudio.models.composer import NO_DEGREE, PE_KINDS, SRPE_MAX_DIFF, Composer, KVCache
+from hiaudio.models.composer import NO_DEGREE, PE_KINDS, SRPE_MAX_DIFF, Composer, KVCache, sounding_pitches
 from hiaudio.studio import compose
 from hiaudio.studio import compose_metrics as cm
 from hiaudio.train import composer_task
@@ -35,7 +35,10 @@ def grid():
 
 def tiny(pe, **kw):
     torch.manual_seed(0)
-    return Composer(pe=pe, **{**TINY, **kw}).eval()
+    model = Composer(pe=pe, **{**TINY, **kw}).eval()
+    if model.config.voice_pairs:  # trained tables are not zero: let the tests see the bias
+        torch.nn.init.normal_(model.pair_bias)
+    return model
 
 
 def batch_of(grid, n_steps=24):
@@ -104,7 +107,7 @@ def test_plan_puts_fermatas_at_phrase_ends_and_rejects_bad_layouts():
 
 @pytest.mark.parametrize("pe", PE_KINDS)
 def test_model_is_causal_and_the_cache_agrees(pe, grid):
-    model = tiny(pe)
+    model = tiny(pe, key_conditioning="degrees", voice_pairs=True)  # what training builds
     idx, lab = batch_of(grid)
     logits, _ = model(idx, lab)
     t = 40
@@ -147,6 +150,27 @@ def test_degree_embedding_is_the_same_for_a_scale_degree_in_every_key():
     assert deg[k(g_major), PITCH_OFFSET + 66] == deg[k(d_major), PITCH_OFFSET + 61] == 11  # F# in G = C# in D: leading tone
     assert deg[k(a_minor), PITCH_OFFSET + 57] == 12  # A in A minor: the minor table's tonic
     assert (deg[:, [REST, HOLD]] == NO_DEGREE).all() and (deg[:, sequence.KEY_OFFSET:] == NO_DEGREE).all()
+
+
+def test_voice_pair_table_reads_intervals_and_motion_off_the_tokens():
+    key = sequence.key_token(0, "major")
+    # step 0: S C5, A F4 (a fifth apart); step 1: S up to D5 -- input 5 predicts the alto of step 1
+    idx = torch.tensor([[key, PITCH_OFFSET + 72, PITCH_OFFSET + 65, PITCH_OFFSET + 60, PITCH_OFFSET + 53,
+                         PITCH_OFFSET + 74]])
+    model = tiny("none", voice_pairs=True)
+    with torch.no_grad():
+        model.pair_bias.zero_()
+    base = model(idx)[0][0, 5].detach()
+    fifth_up = (0 * 12 + 7) * 3 + 2  # pair (S, A), previous interval 7, soprano moving up
+    with torch.no_grad():
+        model.pair_bias[fifth_up, 7 * 3 + 2] = -50.0  # ... and the alto up to a fifth below: parallel fifths
+    moved = model(idx)[0][0, 5].detach() - base
+    assert moved[PITCH_OFFSET + 67] == pytest.approx(-50.0)  # G4: the parallel fifth
+    assert moved[PITCH_OFFSET + 79] == pytest.approx(-50.0)  # G5, above the soprano: the same cell mod 12
+    assert moved[PITCH_OFFSET + 62].abs() < 1e-5 and moved[HOLD].abs() < 1e-5 and moved[REST].abs() < 1e-5
+    np.testing.assert_array_equal(
+        sounding_pitches(torch.tensor([[key, 74, 69, 64, 50, HOLD, HOLD, REST, HOLD, 75, HOLD, 66]])).numpy(),
+        [[[72, 67, 62, 48], [72, 67, -1, 48], [73, 67, 64, -1]]])  # HOLD goes on, REST stops, a partial step
 
 
 def test_srpe_joint_table_equals_the_sum_of_label_tables(grid):
