@@ -17,7 +17,7 @@ from hiaudio import checkpoints, cli
 from hiaudio.data import chords, sequence
 from hiaudio.data.chorales import PARTS, parse_chorale
 from hiaudio.data.tokens import HOLD, PITCH_OFFSET, REST, VOICE_RANGES, detokenize, tokenize, transpose
-from hiaudio.models.composer import NO_DEGREE, PE_KINDS, SRPE_MAX_DIFF, Composer, KVCache, sounding_pitches
+from hiaudio.models.composer import NO_DEGREE, PAIR_BIAS_SCALE, PE_KINDS, SRPE_MAX_DIFF, Composer, KVCache, sounding_pitches
 from hiaudio.studio import compose
 from hiaudio.studio import compose_metrics as cm
 from hiaudio.train import composer_task
@@ -163,7 +163,7 @@ def test_voice_pair_table_reads_intervals_and_motion_off_the_tokens():
     base = model(idx)[0][0, 5].detach()
     fifth_up = (0 * 12 + 7) * 3 + 2  # pair (S, A), previous interval 7, soprano moving up
     with torch.no_grad():
-        model.pair_bias[fifth_up, 7 * 3 + 2] = -50.0  # ... and the alto up to a fifth below: parallel fifths
+        model.pair_bias[fifth_up, 7 * 3 + 2] = -50.0 / PAIR_BIAS_SCALE  # ... and the alto up a fifth below it
     moved = model(idx)[0][0, 5].detach() - base
     assert moved[PITCH_OFFSET + 67] == pytest.approx(-50.0)  # G4: the parallel fifth
     assert moved[PITCH_OFFSET + 79] == pytest.approx(-50.0)  # G5, above the soprano: the same cell mod 12
