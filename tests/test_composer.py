@@ -98,6 +98,9 @@ def test_plan_puts_fermatas_at_phrase_ends_and_rejects_bad_layouts():
     ends = np.cumsum(plan.bars_per_phrase) * 16
     assert steps.n_steps == 160 and np.flatnonzero(np.diff(steps.phrase)).tolist() == [e - 1 for e in ends[:-1]]
     assert steps.fermata.sum() == 3 * 8 and all(steps.fermata[e - 8:e].all() for e in ends)
+    assert steps.to_end[0] == 63 and steps.to_end[63] == 0 and steps.to_end[64] == 47  # 16ths left in the phrase
+    np.testing.assert_array_equal(sequence.steps_to_phrase_end(np.array([0, 0, 0, 1, 2, 2])), [2, 1, 0, 0, 1, 0])
+    assert sequence.token_labels(steps)["to_end"].max() == sequence.LABEL_SIZES["to_end"] - 1  # clipped at 32
     for bad in [dict(n_bars=0), dict(n_bars=65), dict(n_bars=4, n_phrases=5), dict(n_bars=4, key="H major")]:
         with pytest.raises(ValueError):
             compose.Plan.make(**bad)

@@ -39,7 +39,7 @@ from hiaudio.models.composer import Composer
 from hiaudio.train.config import TrainConfig
 from hiaudio.train.loop import Task
 
-DATA_VERSION = f"{CORPUS_VERSION}+sequence-v1"
+DATA_VERSION = f"{CORPUS_VERSION}+sequence-v2"  # v2: the to_end label
 MIN_WINDOW_STEPS = 32  # a training window starts no later than two 4/4 bars before the end
 
 
