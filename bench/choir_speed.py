@@ -27,16 +27,15 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
 from hiaudio.audio import load_audio  # noqa: E402
-from hiaudio.separation import choir, metrics, score_informed_nmf  # noqa: E402
+from hiaudio.separation import choir, metrics, score, score_informed_nmf  # noqa: E402
 from hiaudio.studio import choir_session  # noqa: E402
-from hiaudio.studio.edit import Edits  # noqa: E402
+from hiaudio.voice.edit import Edits  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "assets" / "examples" / "choir_bwv153.5.wav"
 EDIT_SEQUENCE = [Edits(transpose_semitones=1), Edits(transpose_semitones=2),
@@ -60,7 +59,7 @@ def main(argv=None) -> None:
     load_before = os.getloadavg()
 
     wave, sr = load_audio(EXAMPLE, target_sr=choir.SAMPLE_RATE)
-    notes = choir.load_score(EXAMPLE.with_suffix(".mid"), 4)
+    notes = score.load_score(EXAMPLE.with_suffix(".mid"), 4)
     rows, timings, stems, agreement = [], {}, {}, {}
     for device in devices:
         where = common.use_device(device)
@@ -83,7 +82,7 @@ def main(argv=None) -> None:
     for i in range(args.edits):
         edits = EDIT_SEQUENCE[i % len(EDIT_SEQUENCE)]
         start = time.perf_counter()
-        choir_session.set_part_edits(session, 2, edits)  # the tenor
+        session = choir_session.set_part_edits(session, 2, edits)  # the tenor
         mid = time.perf_counter()
         choir_session.remix(session)
         end = time.perf_counter()

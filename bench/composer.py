@@ -54,6 +54,7 @@ from hiaudio import checkpoints  # noqa: E402
 from hiaudio.data.chorales import load_chorales  # noqa: E402
 from hiaudio.data.dataset import split_pieces  # noqa: E402
 from hiaudio.data.tokens import tokenize  # noqa: E402
+from hiaudio.dsp import units  # noqa: E402
 from hiaudio.models.composer import PE_KINDS  # noqa: E402
 from hiaudio.studio import compose  # noqa: E402
 from hiaudio.studio import compose_metrics as cm  # noqa: E402
@@ -101,7 +102,7 @@ def generate(model, keys: list[tuple[int, str]], n_pieces: int, seed0: int = 0, 
     pieces, times_s = [], []
     for i in range(n_pieces):
         tonic, mode = keys[i % len(keys)]
-        plan = compose.Plan.make(N_BARS, N_PHRASES, compose.key_name(tonic, mode))
+        plan = compose.Plan.make(N_BARS, N_PHRASES, units.key_name(tonic, mode))
         start = time.perf_counter()
         grid = compose.sample(model, plan, generator=torch.Generator().manual_seed(seed0 + i), **sampler)
         times_s.append(time.perf_counter() - start)
@@ -162,7 +163,7 @@ def targets(args, real) -> dict:
         for key in TWO_KEYS:
             plan = compose.Plan.make(N_BARS, N_PHRASES, key)
             grid = compose.sample(model, plan, generator=torch.Generator().manual_seed(seed), keep_order=True)
-            row[key] = compose.key_name(*cm.estimate_key(grid))
+            row[key] = units.key_name(*cm.estimate_key(grid))
         two.append(row)
     out["two_keys"] = two
     out["two_keys_exact"] = float(np.mean([r[k] == k for r in two for k in TWO_KEYS]))

@@ -42,6 +42,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from bench import common  # noqa: E402
+from hiaudio.dsp import spectral  # noqa: E402
 from hiaudio.dsp.losses import LOSSES  # noqa: E402
 from hiaudio.studio import ddsp_lab, lab_plots  # noqa: E402
 
@@ -86,10 +87,7 @@ def log_spectral_distance_db(ref: np.ndarray, deg: np.ndarray) -> float:
     """LSD (dB) of bench/voice_roundtrip.py: per-frame RMS over bins of the dB difference of the
     power spectra (floored FLOOR_DB below the reference's largest bin), mean over frames."""
     def power(x):
-        spec = torch.stft(torch.as_tensor(x, dtype=torch.float64), N_FFT, HOP,
-                          window=torch.hann_window(N_FFT, dtype=torch.float64), center=True,
-                          pad_mode="constant", return_complex=True)  # (F, T)
-        return (spec.abs() ** 2).T.numpy()  # (T, F)
+        return (np.abs(spectral.stft(np.asarray(x), N_FFT, HOP)) ** 2).T  # (T, F)
 
     p_ref, p_deg = power(ref), power(deg)
     floor = p_ref.max() * 10 ** (FLOOR_DB / 10)

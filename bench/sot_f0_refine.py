@@ -8,7 +8,7 @@ fitted by gradient descent through the harmonic synthesizer (F0 and harmonic amp
 F0 starting from the estimate) with the spectral optimal-transport loss, as in the DDSP lab.
 
 Ground truth needs singing whose F0 is known exactly, so the clips are sung by our own voice
-model (`hiaudio.studio.sing`: vibrato, drift, glides; the exact F0 track is the parameter), four
+model (`hiaudio.voice.singing`: vibrato, drift, glides; the exact F0 track is the parameter), four
 singers from bass to soprano on different vowels, plus fluidsynth "Choir Aahs" phrases (real
 recorded choir samples; truth = the score's pitch, so only the notes' middles count and a
 sample's own tuning error counts against both methods alike).
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
 from hiaudio.dsp import losses, pitch, synth  # noqa: E402
-from hiaudio.studio import render, sing  # noqa: E402
+from hiaudio.voice import Singer, render, sing  # noqa: E402
 
 SR = 16000
 HOP = 80
@@ -46,9 +46,9 @@ def sung_clips():
     out = {}
     for name, (base, vowel, ratio) in singers.items():
         notes = [(base + step, start, dur) for step, start, dur in phrase]
-        params = sing.sing(notes, SR, sing.Singer(vowel=vowel, formant_ratio=ratio, vibrato_cents=40), seed=3)
+        params = sing(notes, SR, Singer(vowel=vowel, formant_ratio=ratio, vibrato_cents=40), seed=3)
         voiced = params.voiced > 0.5
-        out[name] = (render.render(params), np.where(voiced, params.f0_hz, 0.0))
+        out[name] = (render(params), np.where(voiced, params.f0_hz, 0.0))
     return out
 
 

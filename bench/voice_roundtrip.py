@@ -3,8 +3,8 @@
     python bench/voice_roundtrip.py
 
 Clips come from `bench/clips.py` (espeak-ng speech in five voices, fluidsynth Choir Aahs /
-Voice Oohs melodies; 16 kHz). For each clip, ours (`hiaudio.studio.analyze` then
-`hiaudio.studio.render`) and WORLD (pyworld: Harvest F0, CheapTrick envelope, D4C
+Voice Oohs melodies; 16 kHz). For each clip, ours (`hiaudio.voice.analysis` then
+`hiaudio.voice.synthesis`) and WORLD (pyworld: Harvest F0, CheapTrick envelope, D4C
 aperiodicity, 5 ms frame period; Morise et al. 2016) resynthesize the clip from their own
 parameters, and both are scored against the clip:
 
@@ -38,10 +38,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from bench import clips, common  # noqa: E402
-from hiaudio.studio.analyze import analyze  # noqa: E402
-from hiaudio.studio.render import render  # noqa: E402
+from hiaudio.dsp import spectral  # noqa: E402
+from hiaudio.voice.analysis import analyze  # noqa: E402
+from hiaudio.voice.synthesis import render  # noqa: E402
 
-from hiaudio.studio.edit import Edits  # noqa: E402
+from hiaudio.voice.edit import Edits  # noqa: E402
 from hiaudio.studio.session import render_session, start_session  # noqa: E402
 
 with warnings.catch_warnings():  # pyworld imports the deprecated pkg_resources
@@ -62,10 +63,7 @@ F0_RANGE_HZ = (50.0, 1100.0)  # the search range of hiaudio's PitchConfig, given
 # ---- metrics -------------------------------------------------------------------------------
 def power_spectrogram(x: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
     """|STFT|^2 with a periodic Hann window, centred frames, zero padding: (T, n_fft // 2 + 1)."""
-    spec = torch.stft(torch.as_tensor(x, dtype=torch.float64), n_fft, hop,
-                      window=torch.hann_window(n_fft, dtype=torch.float64), center=True,
-                      pad_mode="constant", return_complex=True)  # (F, T)
-    return (spec.abs() ** 2).T.numpy()
+    return (np.abs(spectral.stft(np.asarray(x), n_fft, hop)) ** 2).T
 
 
 def log_spectral_distance_db(ref: np.ndarray, deg: np.ndarray, floor_db: float = FLOOR_DB,
@@ -101,7 +99,11 @@ def slider_moves(session, field: str, values):
     """What one slider move costs on the server: the studio's own path (`render_session`,
     which re-synthesizes only the part the slider changes), each call a new slider value."""
     values = iter(values * 100)
-    return lambda: render_session(session, Edits(**{field: next(values)}))
+    latest = [session]  # each move starts from the session the last one returned, as in the studio
+
+    def move():
+        latest[0], _ = render_session(latest[0], Edits(**{field: next(values)}))
+    return move
 
 
 def world_analyze(x: np.ndarray):

@@ -2,11 +2,10 @@
 
 Everything the studio takes in passes through here first, so the code below it can assume
 a mono float32 wave in [-1, 1] at a known rate. Bad input raises `AudioError`, whose message
-says what is wrong, with numbers, and what to do about it. Gradio-free: app.py turns
-`AudioError` into `gr.Error`.
+says what is wrong, with numbers, and what to do about it. Gradio-free: the tabs (hiaudio/ui)
+turn `AudioError` into `gr.Error`.
 
     wave, sr = load_audio("take.mp3")                  # (n,) float32 at 22050 Hz
-    wave, sr = from_array(*gradio_value, target_sr=STUDIO_RATE)
     notes = validate(wave, sr)                          # raises, or returns warnings
 """
 
@@ -76,33 +75,6 @@ def load_audio(
     if warnings is not None:
         warnings.extend(notes)
     return resample(wave, sr, target_sr), target_sr
-
-
-def from_array(
-    sample_rate: int, data: np.ndarray, target_sr: int | None = None
-) -> tuple[np.ndarray, int]:
-    """Turn what gr.Audio(type="numpy") gives, (sample_rate, data), into (wave, sr).
-
-    data: shape (n,) or (n, channels) (channels first, (channels, n), is accepted when there
-    are fewer channels than samples and at most 8). Integers are scaled by their dtype's full
-    scale (int16 / 32768, int32 / 2**31, uint8 centred on 128); floats are kept, but scaled
-    down to peak 1 when they exceed full scale. Returns float32 mono, shape (n,), at
-    target_sr Hz when given, else at sample_rate. Does not validate: call `validate`.
-    """
-    sr = _check_rate(sample_rate)
-    x = np.asarray(data)
-    if x.ndim == 2 and x.shape[0] < x.shape[1] and x.shape[0] <= 8:
-        x = x.T  # (channels, n) -> (n, channels)
-    if x.ndim == 1:
-        x = x[:, None]  # (n, 1)
-    if x.ndim != 2:
-        raise AudioError(
-            f"audio array has shape {x.shape}; expected (samples,) or (samples, channels)"
-        )
-    wave = _scale_float(_to_float(x).mean(axis=1, dtype=np.float32))  # (n,)
-    if target_sr is None:
-        return wave, sr
-    return resample(wave, sr, target_sr), int(target_sr)
 
 
 def validate(wave: np.ndarray, sr: int, max_duration_s: float = MAX_DURATION_S) -> list[str]:
@@ -304,21 +276,6 @@ def _read_ffmpeg(
 
 # ---------------------------------------------------------------------------------------------
 # Small helpers
-
-
-def _to_float(x: np.ndarray) -> np.ndarray:
-    """Integer or float samples to float32, integers scaled by their dtype's full scale."""
-    kind, dtype = x.dtype.kind, x.dtype
-    if kind == "f":
-        return x.astype(np.float32)
-    if kind == "i" and dtype.itemsize <= 4:
-        return (x.astype(np.float64) / 2.0 ** (8 * dtype.itemsize - 1)).astype(np.float32)
-    if kind == "u" and dtype.itemsize <= 2:
-        mid = 2.0 ** (8 * dtype.itemsize - 1)  # unsigned PCM is centred on half scale
-        return ((x.astype(np.float64) - mid) / mid).astype(np.float32)
-    raise AudioError(
-        f"audio samples have dtype {dtype}; expected int16, int32, uint8 or float samples"
-    )
 
 
 def _scale_float(wave: np.ndarray) -> np.ndarray:

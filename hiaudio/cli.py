@@ -6,49 +6,43 @@ one-line message on stderr and exit status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
+
+import torch
+
+from hiaudio import audio
+from hiaudio.audio import AudioError
+from hiaudio.models.composer import PE_KINDS
+from hiaudio.separation import choir, score
+from hiaudio.studio import compose, vocode
+from hiaudio.voice import (EDIT_SPEC, NO_EDITS, PRESETS, Edits, ParamsError, analyze, apply_edits, files, limit_peak,
+                           render)
+from hiaudio.voice.synthesis import PEAK_LIMIT
 
 CLI_MAX_DURATION_S = 600.0  # the CLI takes longer clips than the studio
 
 
 def _edit_arguments(parser: argparse.ArgumentParser) -> None:
-    from hiaudio.studio.edit import NOTE_NAMES, PRESETS, SCALES
-
+    """One flag per entry of the edit specification (`hiaudio.voice.edit.EDIT_SPEC`)."""
     g = parser.add_argument_group("edits (defaults leave the voice as it was)")
     g.add_argument("--preset", choices=sorted(PRESETS), help="start from a preset, e.g. 'male -> female'")
-    g.add_argument("--transpose", type=float, help="semitones, -24..24")
-    g.add_argument("--cents", type=float, help="cents added to the transposition, -100..100")
-    g.add_argument("--correction", type=float, help="pitch correction toward the scale, 0..100 %%")
-    g.add_argument("--degrees", type=int, help="move every note this many steps along --key/--scale "
-                                               "(re-harmonize: 2 = a third up), -14..14")
-    g.add_argument("--key", choices=NOTE_NAMES, help="tonic of the correction scale")
-    g.add_argument("--scale", choices=sorted(SCALES), help="mode of the correction scale")
-    g.add_argument("--vibrato", type=float, help="vibrato depth, %% of the original (0..200)")
-    g.add_argument("--drift", type=float, help="slow pitch drift, %% of the original (0..200)")
-    g.add_argument("--formant-shift", type=float, help="formant ratio, 0.5..2 (1.2 = up 20 %%)")
-    g.add_argument("--brightness", type=float, help="spectral tilt, dB per octave, -12..12")
-    g.add_argument("--breathiness", type=float, help="noise level change, dB, -40..40")
-    g.add_argument("--gain", type=float, help="level change, dB, -40..20")
+    for spec in EDIT_SPEC:
+        if spec.choices:
+            g.add_argument(f"--{spec.flag}", dest=spec.name, choices=spec.choices, help=spec.help)
+        else:
+            g.add_argument(f"--{spec.flag}", dest=spec.name, type=int if spec.whole else float,
+                           metavar="N", help=f"{spec.label}, {spec.minimum:g}..{spec.maximum:g}: "
+                                f"{spec.help}".replace("%", "%%"))
 
 
-_EDIT_FIELDS = {"transpose": "transpose_semitones", "cents": "transpose_cents",
-                "correction": "pitch_correction_pct", "degrees": "scale_degrees", "key": "scale_key",
-                "scale": "scale_mode",
-                "vibrato": "vibrato_pct", "drift": "drift_pct", "formant_shift": "formant_shift",
-                "brightness": "brightness_db_per_oct", "breathiness": "breathiness_db", "gain": "gain_db"}
-
-
-def edits_from_args(args: argparse.Namespace):
-    import dataclasses
-
-    from hiaudio.studio.edit import PRESETS, Edits
-
+def edits_from_args(args: argparse.Namespace) -> Edits:
+    """The preset (if any) with the flags given on top of it."""
     base = PRESETS[args.preset] if args.preset else Edits()
-    changes = {field: getattr(args, name) for name, field in _EDIT_FIELDS.items()
-               if getattr(args, name) is not None}
-    return dataclasses.replace(base, **changes).validate()
+    return dataclasses.replace(base, **{spec.name: getattr(args, spec.name) for spec in EDIT_SPEC
+                                        if getattr(args, spec.name) is not None})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,34 +55,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="parameters JSON to write")
     p.add_argument("--sample-rate", type=int, default=None, help="analysis rate (default 22050)")
 
-    p = sub.add_parser("synth", help="parameters JSON -> audio")
+    p = sub.add_parser("synth", help="parameters JSON -> audio (with the edits the file holds, if any)")
     p.add_argument("params", type=Path)
     p.add_argument("--out", type=Path, required=True, help="WAV to write")
 
     p = sub.add_parser("edit", help="voice audio -> edited audio (analyze, edit, resynthesize)")
     p.add_argument("audio", type=Path)
     p.add_argument("--out", type=Path, required=True, help="WAV to write")
-    p.add_argument("--params-out", type=Path, help="also write the edited parameters JSON")
+    p.add_argument("--params-out", type=Path, help="also write the parameters JSON: the analysis and these "
+                                                   "edits (what the studio's Export writes; `synth` renders it)")
     p.add_argument("--sample-rate", type=int, default=None, help="analysis rate (default 22050)")
     _edit_arguments(p)
 
-    from hiaudio.studio.vocode import METHODS
     p = sub.add_parser("vocode", help="audio -> its mel -> audio again, by a mel vocoder")
     p.add_argument("audio", type=Path)
-    p.add_argument("--method", choices=METHODS, default="gla-grad", help="how to invert the mel")
+    p.add_argument("--method", choices=vocode.METHODS, default="gla-grad", help="how to invert the mel")
     p.add_argument("--steps", type=int, default=None, help="reverse diffusion steps (wavegrad, gla-grad; "
                                                            "default 6; 6 and 25 have searched schedules)")
     p.add_argument("--seed", type=int, default=0, help="seed of the diffusion noise")
     p.add_argument("--out", type=Path, required=True, help="WAV to write (16 kHz)")
 
-    from hiaudio.models.composer import PE_KINDS
     p = sub.add_parser("generate", help="write a four-part chorale with the composer model (MIDI, MusicXML, sung WAV)")
     p.add_argument("--out", type=Path, required=True, help="MIDI file to write (one track per voice)")
     p.add_argument("--bars", type=int, default=16, help="length in 4/4 bars, 1..64 (default 16)")
     p.add_argument("--phrases", type=int, default=None, help="phrases, each ending on a fermata (default bars / 2)")
     p.add_argument("--pe", choices=PE_KINDS, default="s-ape", help="positional encoding of the model")
     p.add_argument("--key", default=None, help="e.g. 'G major', 'F# minor', or 'auto': the key of --continue's "
-                                               "opening (the default when continuing; else C major)")
+                                               "opening (the default with --continue; else C major)")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (> 0)")
     p.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest tokens (0 = all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler")
@@ -108,8 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(path: Path, sample_rate: int | None):
-    from hiaudio import audio
-
     warnings: list[str] = []
     wave, sr = audio.load_audio(path, target_sr=sample_rate or audio.STUDIO_RATE,
                                 max_duration_s=CLI_MAX_DURATION_S, warnings=warnings)
@@ -119,12 +110,6 @@ def _load(path: Path, sample_rate: int | None):
 
 
 def run(args: argparse.Namespace) -> None:
-    from hiaudio import audio
-    from hiaudio.params import VoiceParams
-    from hiaudio.studio import render
-    from hiaudio.studio.analyze import analyze
-    from hiaudio.studio.edit import apply_edits
-
     out = getattr(args, "out", None)
     if out is not None and args.command != "separate":  # a file; `separate --out` is the folder itself
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -135,45 +120,38 @@ def run(args: argparse.Namespace) -> None:
         print(f"{args.out}: {params.n_frames} frames, {params.duration_s:.2f} s, "
               f"{100 * params.voiced.mean():.0f} % voiced")
     elif args.command == "synth":
-        params = VoiceParams.load(args.params)
-        audio.save_wav(args.out, render.render(params), params.sample_rate)
-        print(f"{args.out}: {params.duration_s:.2f} s at {params.sample_rate} Hz")
+        params, edits = files.load(args.params)
+        out, _ = limit_peak(render(apply_edits(params, edits)))
+        audio.save_wav(args.out, out, params.sample_rate)
+        print(f"{args.out}: {params.duration_s:.2f} s at {params.sample_rate} Hz"
+              + (f", edits: {edits.describe()}" if edits != NO_EDITS else ""))
     elif args.command == "edit":
         edits = edits_from_args(args)
         wave, sr = _load(args.audio, args.sample_rate)
-        params = apply_edits(analyze(wave, sr), edits)
-        out, peak = render.limit_peak(render.render(params)[:len(wave)])
-        if peak > render.PEAK_LIMIT:
+        analysis = analyze(wave, sr)
+        out, peak = limit_peak(render(apply_edits(analysis, edits))[:len(wave)])
+        if peak > PEAK_LIMIT:
             print(f"note: the edit peaks at {peak:.2f}; scaled down to avoid clipping", file=sys.stderr)
         audio.save_wav(args.out, out, sr)
         if args.params_out:
-            params.save(args.params_out)
+            files.save(args.params_out, analysis, edits)
         print(f"{args.out}: {len(out) / sr:.2f} s at {sr} Hz")
     elif args.command == "vocode":
-        import torch
-
-        from hiaudio.studio import vocode
-
         wave, sr = _load(args.audio, vocode.SAMPLE_RATE)
         result = vocode.vocode(wave, args.method, args.steps, torch.Generator().manual_seed(args.seed))
         audio.save_wav(args.out, result.audio, sr)
         print(f"{args.out}: {len(result.audio) / sr:.2f} s at {sr} Hz by {result.label}, "
               f"real-time factor {result.rtf:.2f}")
     elif args.command == "generate":
-        from hiaudio.studio import compose
-
-        if args.key == "auto" and args.continue_midi is None:
+        if args.key == compose.AUTO_KEY and args.continue_midi is None:
             raise ValueError("--key auto reads the key of the MIDI opening given by --continue; give --continue "
                              "FILE or a key such as 'G major'")
-        key = None if args.key == "auto" else args.key  # None: estimated from --continue's opening
-        print(compose.generate_files(args.out, args.bars, args.pe, args.seed, args.phrases, key,
+        print(compose.generate_files(args.out, args.bars, args.pe, args.seed, args.phrases, args.key,
                                      args.temperature, args.top_k, args.wav, args.xml, args.continue_midi,
                                      keep_order=not args.allow_crossings, gm_wav=args.gm_wav))
     elif args.command == "separate":
-        from hiaudio.separation import choir
-
         wave, sr = _load(args.audio, choir.SAMPLE_RATE)
-        notes = choir.load_score(args.score, args.voices) if args.score else None
+        notes = score.load_score(args.score, args.voices) if args.score else None
         result = choir.separate_choir(wave, sr, args.voices, notes=notes,
                                       progress=lambda fraction, message: print(f"{message} ...", file=sys.stderr))
         for warning in result.warnings:
@@ -184,12 +162,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hiaudio.audio import AudioError
-    from hiaudio.params import ParamsError
-
     args = build_parser().parse_args(argv)
-    import torch
-
     # one torch thread unless HIAUDIO_TORCH_THREADS says otherwise (as in the studio): on two
     # shared cores torch's pool stalls -- the vocoder's diffusion loop ran at RTF 3.5 vs 0.15
     torch.set_num_threads(int(os.environ.get("HIAUDIO_TORCH_THREADS", "1")))

@@ -1,5 +1,5 @@
 """Example clips for the studio and the tests: speech from espeak-ng (a Debian package) and a
-sung phrase from hiaudio's own voice model (`hiaudio.studio.sing`).
+sung phrase from hiaudio's own voice model (`hiaudio.voice.singing`).
 
 The clips are committed under assets/examples/; `ensure_examples` only makes the ones that
 are missing, so the app starts without espeak-ng once they are there.
@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from hiaudio.audio import STUDIO_RATE, load_audio, save_wav
+from hiaudio.data import PARTS, render_chorale
+from hiaudio.voice import Singer, render, sing
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 
@@ -70,9 +72,6 @@ def make_speech_example(
 
 def make_sung_example(path: str | os.PathLike, sr: int = STUDIO_RATE) -> Path:
     """Sing SUNG_NOTES on "ah" with the voice model (a tenor's vibrato and drift)."""
-    from hiaudio.studio.render import render
-    from hiaudio.studio.sing import Singer, sing
-
     params = sing(SUNG_NOTES, sr, Singer(vowel="a", vibrato_cents=40, drift_cents=6), seed=7)
     wave = render(params)
     wave = wave * np.float32(10.0 ** (PEAK_DBFS / 20.0) / np.max(np.abs(wave)))
@@ -82,8 +81,6 @@ def make_sung_example(path: str | os.PathLike, sr: int = STUDIO_RATE) -> Path:
 def make_choir_example(wav_path: str | os.PathLike, midi_path: str | os.PathLike) -> tuple[Path, Path]:
     """Render CHOIR_PIECE's opening part by part (fluidsynth) at 16 kHz and write its score as MIDI."""
     import pretty_midi
-
-    from hiaudio.data import PARTS, render_chorale
 
     ex = render_chorale(CHOIR_PIECE, sample_rate=16000, renderer="fluidsynth", seed=CHOIR_SEED, start_q=0.0,
                         duration_s=CHOIR_DURATION_S, tempo_qpm=CHOIR_TEMPO_QPM)

@@ -10,8 +10,12 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 # packages.txt is what a Hugging Face Space installs; the rest is for tests and builds:
 # chromium for browser tests (Playwright drives /usr/bin/chromium), g++ to build pyworld.
+# (MBROLA and its voices are training data only, from Debian's non-free component: see
+# hiaudio/data/README.md; the tests that need them skip without them.)
 mapfile -t APT_PACKAGES < <(grep -v '^\s*\(#\|$\)' packages.txt)
 APT_PACKAGES+=(chromium g++ make)
+# the choir report set's soundfonts (hiaudio/data/families.py: gmbank, opl3); data and tests only
+APT_PACKAGES+=(csound-soundfont opl3-soundfont)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -28,3 +28,27 @@ def harmonic_voice(f0_hz, sample_rate=16000, duration_s=1.5, n_harmonics=30, vib
     rng = np.random.default_rng(seed)
     out += 0.001 * rng.standard_normal(len(t))
     return (0.5 * out / np.abs(out).max()).astype(np.float32), f0
+
+
+def median_f0(audio, sr) -> float:
+    """Median F0 (Hz) of the voiced frames of a clip, by the project's own tracker (5 ms hop)."""
+    import torch
+
+    from hiaudio.dsp import pitch
+
+    f0, _ = pitch.estimate_f0(torch.as_tensor(audio), sr, round(0.005 * sr))
+    return float(f0[f0 > 0].median())
+
+
+def sung(notes, vowel, ratio, seed, sample_rate=16000):
+    """Our voice model singing `notes` [(MIDI, start s, dur s)] on `vowel`: (S,) float32."""
+    from hiaudio.voice import Singer, render, sing
+
+    return render(sing(notes, sample_rate, Singer(vowel=vowel, formant_ratio=ratio, vibrato_cents=25), seed=seed))
+
+
+def voice_outputs(result) -> dict:
+    """Name what the Voice tab's /analyze, /load_params and /render return through the API: its
+    RESULTS less the session state (which the API does not see), then anything after them."""
+    names = ("audio", "ab", "status", "wav_file", "json_file")
+    return dict(zip(names, result), rest=tuple(result[len(names):]))

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from hiaudio import audio
-from hiaudio.audio import STUDIO_RATE, AudioError, from_array, load_audio, save_wav, validate
+from hiaudio.audio import STUDIO_RATE, AudioError, load_audio, save_wav, validate
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 
@@ -107,40 +107,6 @@ def test_save_wav_writes_16_bit_and_float(tmp_path):
     pf = save_wav(tmp_path / "b.wav", x, STUDIO_RATE, subtype="FLOAT")
     assert sf.info(str(pf)).subtype == "FLOAT"
     np.testing.assert_array_equal(sf.read(str(pf), dtype="float32")[0], x)
-
-
-# --- from_array: what gr.Audio(type="numpy") gives ------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "dtype, full_scale, zero",
-    [(np.int16, 32767, 0), (np.int32, 2**31 - 1, 0), (np.uint8, 255, 128), (np.float64, 1.0, 0)],
-)
-def test_from_array_normalises_by_dtype(dtype, full_scale, zero):
-    data = np.array([zero, full_scale, zero, zero], dtype=dtype)
-    wave, sr = from_array(16000, data)
-    assert sr == 16000 and wave.dtype == np.float32
-    np.testing.assert_allclose(wave, [0.0, 1.0, 0.0, 0.0], atol=1e-2)
-
-
-def test_from_array_int16_stereo_downmix_and_resample():
-    x = sine(440.0, 1.0, 44100, 0.5)
-    data = (np.stack([x, 0.0 * x], axis=1) * 32767).astype(np.int16)  # (n, 2)
-    wave, sr = from_array(44100, data, target_sr=STUDIO_RATE)
-    assert sr == STUDIO_RATE and wave.shape == (STUDIO_RATE,)
-    assert abs(np.max(np.abs(wave)) - 0.25) < 0.01
-    assert validate(wave, sr) == []
-
-
-def test_from_array_channels_first_is_accepted():
-    x = sine(440.0, 0.5, 8000)
-    wave, _ = from_array(8000, np.stack([x, x]))  # (2, n)
-    np.testing.assert_allclose(wave, x, atol=1e-6)
-
-
-def test_from_array_refuses_unknown_dtype():
-    with pytest.raises(AudioError, match="dtype"):
-        from_array(8000, np.zeros(100, dtype=np.complex64))
 
 
 # --- bad input: each raises AudioError with a message a person can act on -------------------

@@ -10,6 +10,7 @@ import soundfile as sf
 import torch
 
 from hiaudio import cli
+from hiaudio.voice import files
 from hiaudio.dsp import pitch
 from tests.helpers import harmonic_voice
 
@@ -64,7 +65,11 @@ def test_edit_formant_shift_keeps_f0_and_writes_params(voice_wav, tmp_path):
     assert cli.main(["edit", str(voice_wav), "--out", str(out), "--formant-shift", "1.2",
                      "--params-out", str(params)]) == 0
     assert abs(1200 * math.log2(median_f0(out)[0] / median_f0(voice_wav)[0])) < 10
-    assert params.exists()
+    analysis, edits = files.load(params)  # the analysis and the edits, as the studio exports them
+    assert edits.formant_shift == 1.2 and np.all(analysis.formant_ratio == 1.0)
+    again = tmp_path / "again.wav"  # synth renders the file's edits: the same sound
+    assert cli.main(["synth", str(params), "--out", str(again)]) == 0
+    assert np.abs(sf.read(again)[0][:len(sf.read(out)[0])] - sf.read(out)[0]).max() < 2e-3
 
 
 def _write(path, data, sr=SR, **kw):

@@ -60,10 +60,10 @@ def test_on_gpu_uses_spaces_gpu_when_importable(monkeypatch):
 
 
 def test_the_salience_stage_runs_on_the_picked_device(monkeypatch):
-    from hiaudio.separation import choir
+    from hiaudio.separation import part_f0
 
     monkeypatch.delenv(device.DEVICE_ENV, raising=False)
-    sal = choir.part_salience(np.zeros(16000, np.float32))
+    sal = part_f0.part_salience(np.zeros(16000, np.float32))
     assert isinstance(sal, np.ndarray) and sal.ndim == 2  # numpy back, whatever the device
 
 
@@ -85,15 +85,19 @@ socket.socket.connect = local_only
 import torch
 import app
 from gradio_client import Client, handle_file
-from tests.helpers import free_port
+from tests.helpers import free_port, voice_outputs
 
 assert not torch.cuda.is_available()
+from hiaudio.ui import voice as voice_ui
+from hiaudio.ui.studio import launch_options
+from hiaudio.voice import Edits
+
 app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
-                **app.launch_options())
+                **launch_options())
 client = Client(app.demo.local_url, verbose=False)
-edits = [getattr(app.Edits(), f) for f in app.EDIT_FIELDS[:-2]] + ["C", "major"]
-out = client.predict(handle_file(app.example_clips()[0]), *edits, api_name="/analyze")
-print("ANSWERED", out[4].splitlines()[0][:80])
+edits = Edits(scale_key="C", scale_mode="major").values(voice_ui.VOICE_EDITS)
+out = client.predict(handle_file(voice_ui.example_clips()[0]), *edits, api_name="/analyze")
+print("ANSWERED", voice_outputs(out)["status"].splitlines()[0][:80])
 print("BLOCKED", len(blocked), blocked[:3])
 app.demo.close()
 '''

@@ -43,7 +43,7 @@ def test_ensure_examples_writes_only_missing(tmp_path):
 
 def test_choir_example_is_four_parts_with_a_matching_score(tmp_path):
     """The Choir tab's example: its MIDI has four parts, top-down, as long as the recording."""
-    from hiaudio.separation.choir import check_score, load_score
+    from hiaudio.separation.score import check_score, load_score
 
     wav, mid = ASSETS_DIR / "examples" / CHOIR_EXAMPLE, ASSETS_DIR / "examples" / CHOIR_SCORE
     info = sf.info(str(wav))

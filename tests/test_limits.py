@@ -13,17 +13,20 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 import app
+from hiaudio.ui import voice as voice_ui
+from hiaudio.ui.studio import build_demo, launch_options
 from hiaudio import audio, limits
-from hiaudio.separation import choir, comb
+from hiaudio.separation import choir, comb, score
 from hiaudio.studio import compose, vocode
 from hiaudio.ui import choir as choir_ui
 from hiaudio.ui import compose as compose_ui
 from hiaudio.ui import vocoders as vocoders_ui
 from hiaudio.ui.common import QUEUE_SIZE, guard
-from tests.helpers import free_port
+from hiaudio.voice import Edits
+from tests.helpers import free_port, voice_outputs
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
-VOICE_EXAMPLE = app.example_clips()[0]
+VOICE_EXAMPLE = voice_ui.example_clips()[0]
 
 
 # ---- the deadline itself --------------------------------------------------------------------
@@ -134,15 +137,15 @@ def test_an_upload_over_the_size_limit_is_refused_by_the_server(studio_url, tmp_
 
 def test_a_score_over_the_size_limit_or_a_zip_bomb_is_refused_before_parsing(monkeypatch, tmp_path):
     big = tmp_path / "big.mid"
-    big.write_bytes(b"MThd" + b"\0" * (choir.MAX_SCORE_BYTES + 1))
-    with pytest.raises(choir.SeparationError, match="scores up to 5 MB"):
-        choir.load_score(big)
+    big.write_bytes(b"MThd" + b"\0" * (score.MAX_SCORE_BYTES + 1))
+    with pytest.raises(score.SeparationError, match="scores up to 5 MB"):
+        score.load_score(big)
     bomb = tmp_path / "bomb.mxl"
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr("score.xml", b"\0" * (choir.MAX_SCORE_UNZIPPED_BYTES + 1))
-    assert bomb.stat().st_size < choir.MAX_SCORE_BYTES
-    with pytest.raises(choir.SeparationError, match="expands to"):
-        choir.load_score(bomb)
+        z.writestr("score.xml", b"\0" * (score.MAX_SCORE_UNZIPPED_BYTES + 1))
+    assert bomb.stat().st_size < score.MAX_SCORE_BYTES
+    with pytest.raises(score.SeparationError, match="expands to"):
+        score.load_score(bomb)
 
 
 # ---- a full queue: "try again", and the queued requests still run ------------------------------
@@ -157,9 +160,9 @@ def test_a_full_queue_turns_requests_away_with_try_again(monkeypatch, tmp_path):
         return short, "held"
 
     monkeypatch.setattr(vocoders_ui, "load_clip", slow_load)
-    demo = app.build_demo(queue_size=2)
+    demo = build_demo(queue_size=2)
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
-                **app.launch_options())
+                **launch_options())
     try:
         client = Client(demo.local_url, verbose=False)
         args = (handle_file(VOICE_EXAMPLE), ["griffin-lim"], 6, 1, 1, 0)
@@ -186,7 +189,7 @@ def test_a_full_queue_turns_requests_away_with_try_again(monkeypatch, tmp_path):
 
 def test_failing_model_calls_in_each_tab_leave_the_session_intact(studio_url, monkeypatch):
     c = Client(studio_url, verbose=False)
-    edits = [getattr(app.Edits(), f) for f in app.EDIT_FIELDS[:-2]] + ["C", "major"]
+    edits = list(Edits(scale_key="C", scale_mode="major").values(voice_ui.VOICE_EDITS))
     analysed = c.predict(handle_file(VOICE_EXAMPLE), *edits, api_name="/analyze")
     assert analysed[0] is not None  # the player's file
 
@@ -204,10 +207,10 @@ def test_failing_model_calls_in_each_tab_leave_the_session_intact(studio_url, mo
         c.predict(*map(handle_file, choir_ui.choir_examples()[0]), 4, api_name="/separate")
 
     # the Voice tab's analysed clip is still there: an edit renders it an octave up
-    out = c.predict(*([12] + edits[1:]), api_name="/render")
-    wave, sr = sf.read(out[0])
+    out = voice_outputs(c.predict(*([12] + edits[1:]), api_name="/render"))
+    wave, sr = sf.read(out["audio"])
     assert len(wave) > sr // 2 and np.isfinite(wave).all()
-    assert "transpose +12 st" in out[4]
+    assert "transpose +12 st" in out["status"]
     monkeypatch.undo()
     assert c.predict("s-ape", compose_ui.OFF, 2, 1, "C major", 0.9, 0, 0, False, None, True,
                      api_name="/compose")[0] is not None  # the compose tab works again

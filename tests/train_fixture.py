@@ -4,8 +4,8 @@ import dataclasses
 import torch
 
 from hiaudio import checkpoints
-from hiaudio.train.config import TrainConfig
-from hiaudio.train.loop import Task
+from hiaudio.train.config import TrainConfig, resolve
+from hiaudio.train.loop import Task, fit, seed_everything
 
 checkpoints.register("tiny_mlp", "tests.train_fixture:TinyMLP")
 
@@ -57,3 +57,12 @@ def build(cfg: Config) -> Task:
                 train_set=_Data(cfg.n_items, 1), val_set=_Data(32, 2), loss_fn=_loss,
                 evaluate=lambda m: {"test_rmse": float(_loss(m, (_Data(32, 3).x, _Data(32, 3).y))[1]["rmse"])},
                 data_version="synthetic-1")
+
+
+def run(tmp_path, name="run", **overrides):
+    """Train the tiny task under tmp_path/name: (fit's result, the model, the run folder)."""
+    sets = [f"out_dir={tmp_path / name}"] + [f"{k}={v}" for k, v in overrides.items()]
+    cfg = resolve(Config, None, sets)
+    seed_everything(cfg.seed)
+    task = build(cfg)
+    return fit(task, cfg), task.model, tmp_path / name

@@ -1,8 +1,10 @@
-"""`python -m hiaudio.data {corpus,chorales,speech}`: build and cache a data set, print a summary.
+"""`python -m hiaudio.data {corpus,chorales,speech,report-set,tuning-set}`: build and cache a data set.
 
     python -m hiaudio.data corpus                                  # parse the chorales once
     python -m hiaudio.data chorales --n 200 --split train --renderer voice --out /tmp/ch
     python -m hiaudio.data speech --n 100 --split test
+    python -m hiaudio.data report-set                              # the choir report set (18 excerpts)
+    python -m hiaudio.data tuning-set                              # the choir tuning set (18 excerpts)
 
 Without --out, files go under the cache root ($HIAUDIO_CACHE or ~/.cache/hiaudio). A setting
 a person can fix ends with a one-line message on stderr and exit status 2.
@@ -15,10 +17,15 @@ import json
 import sys
 import time
 
+from hiaudio.data.chorales import corpus_file, load_chorales
+from hiaudio.data.dataset import ChoraleDataset
+from hiaudio.data.render import RENDERERS
+from hiaudio.data.report_set import load_set, set_dir
+from hiaudio.data.speech import SpeechDataset
+from hiaudio.data.splits import chorale_split, melody_key
+
 
 def _corpus(args) -> None:
-    from hiaudio.data.chorales import corpus_file, load_chorales
-    from hiaudio.data.splits import chorale_split, melody_key
 
     t0 = time.perf_counter()
     chorales = load_chorales(rebuild=args.rebuild, progress=True)
@@ -33,7 +40,6 @@ def _corpus(args) -> None:
 
 
 def _chorales(args) -> None:
-    from hiaudio.data.dataset import ChoraleDataset
 
     ds = ChoraleDataset(args.split, renderer=args.renderer, n_examples=args.n, duration_s=args.duration,
                         sample_rate=args.rate, timbre=args.timbre, seed=args.seed, cache_dir=args.out)
@@ -55,7 +61,6 @@ def _chorales(args) -> None:
 
 
 def _speech(args) -> None:
-    from hiaudio.data.speech import SpeechDataset
 
     ds = SpeechDataset(args.split, n_clips=args.n, sample_rate=args.rate, seed=args.seed, cache_dir=args.out)
     t0, made, total_s = time.perf_counter(), 0, 0.0
@@ -71,8 +76,24 @@ def _speech(args) -> None:
           + ", ".join(f"{k} x{v}" for k, v in voices.items()))
 
 
+def _choir_set(args) -> None:
+
+    t0 = time.perf_counter()
+    counts = collections.Counter()
+
+    def progress(item, ex):
+        sections = [p["section"]["n_singers"] for p in ex.meta["parts"]]
+        counts[item["family"]] += 1
+        print(f"  {item['family']:<13} {item['index']}  {ex.meta['piece_id']:<40} {ex.sample_rate:5d} Hz  singers"
+              f" {sections}  room {ex.meta['room']['kind']}  ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+    exs = load_set(args.set_name, progress=progress)
+    print(f"{len(exs)} excerpts of the {args.set_name} set in {time.perf_counter() - t0:.1f} s: {set_dir(args.set_name)}")
+    print("  composers " + ", ".join(sorted({e.meta["composer"] for e in exs})) + "; families "
+          + ", ".join(f"{k} x{v}" for k, v in counts.items()))
+
+
 def main(argv: list[str] | None = None) -> int:
-    from hiaudio.data.render import RENDERERS
 
     parser = argparse.ArgumentParser(prog="python -m hiaudio.data", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--renderer", default="voice", choices=RENDERERS)
             p.add_argument("--timbre", choices=("seen", "held_out"), help="default: seen")
             p.add_argument("--duration", type=float, default=4.0, help="excerpt length, s")
+    for name in ("report-set", "tuning-set"):
+        p = sub.add_parser(name, help=f"render and cache the choir {name} (issue 17's protocol)")
+        p.set_defaults(run=_choir_set, set_name=name.split("-")[0])
     args = parser.parse_args(argv)
     try:
         args.run(args)

@@ -236,9 +236,5 @@ def quarters_to_seconds(q: float, tempo_qpm: float) -> float:
     return q * 60.0 / tempo_qpm
 
 
-def midi_to_hz(pitch) -> float:
-    return 440.0 * 2.0 ** ((pitch - 69) / 12.0)
-
-
 __all__ = ["Bar", "Chorale", "CORPUS_VERSION", "Note", "PARTS", "TimeSignature", "chorale_from_score",
-           "corpus_paths", "get_chorale", "load_chorales", "midi_to_hz", "parse_chorale", "quarters_to_seconds"]
+           "corpus_paths", "get_chorale", "load_chorales", "parse_chorale", "quarters_to_seconds"]

@@ -5,7 +5,7 @@ Two renderers, chosen by name:
 * ``"fluidsynth"``: the GM soundfont pretty_midi ships (TimGM6mb.sf2) through pyfluidsynth,
   one fresh synthesizer per part, a vocal preset per part (`splits.SOUNDFONT_PROGRAMS`),
   random note velocities and reverb; chorus is off so the pitch stays on the score.
-* ``"voice"``: hiaudio's own source-filter voice (`hiaudio.studio.sing`): per part a random
+* ``"voice"``: hiaudio's own source-filter voice (`hiaudio.voice.singing`): per part a random
   vowel, formant ratio around `VOICE_FORMANT_RATIO[part]`, vibrato depth and rate, intonation
   drift, portamento, breathiness, source slope, attack, release and loudness -- timbre varies
   far more than a soundfont's. The F0 the voice actually sang comes with the example.
@@ -31,7 +31,11 @@ from pathlib import Path
 import numpy as np
 
 from hiaudio.data import splits
-from hiaudio.data.chorales import PARTS, Chorale, get_chorale, midi_to_hz
+from hiaudio.data.cache import write_npz
+from hiaudio.data.chorales import PARTS, Chorale, get_chorale
+from hiaudio.dsp.f0grid import score_f0
+from hiaudio.voice import Singer, render, sing
+from hiaudio.voice.singing import VOICE_FORMANT_RATIO
 
 RENDER_VERSION = "render-v1"  # bump when the rendered audio or its labels change
 DEFAULT_RATE = 16000  # Hz
@@ -58,7 +62,6 @@ class ChoraleExample:
     f0_sung_hz: np.ndarray | None = None  # (4, T) F0 the voice model sang (vibrato, drift, glides); voice only
 
     def to_npz(self, path: str | os.PathLike) -> Path:
-        from hiaudio.data.cache import write_npz
 
         arrays = dict(mixture=self.mixture, stems=self.stems, f0_hz=self.f0_hz,
                       sample_rate=np.int64(self.sample_rate), hop_samples=np.int64(self.hop_samples),
@@ -103,28 +106,6 @@ def timed_notes(chorale: Chorale, part: str, start_q: float, tempo_qpm: float,
     return out
 
 
-def score_f0(notes, n_frames: int, hop_samples: int, sample_rate: int) -> np.ndarray:
-    """F0 (Hz) on frames t * hop_samples: the pitch of the note sounding there, 0 where none does."""
-    t_s = np.arange(n_frames) * hop_samples / sample_rate
-    f0 = np.zeros(n_frames, np.float32)
-    for pitch, start_s, dur_s in notes:
-        f0[(t_s >= start_s) & (t_s < start_s + dur_s)] = midi_to_hz(pitch)
-    return f0
-
-
-def stable_frames(f0_hz: np.ndarray, margin_frames: int) -> np.ndarray:
-    """Voiced frames whose score pitch is the same `margin_frames` on either side (away from note
-    changes and rests). f0_hz (..., T) -> bool (..., T)."""
-    ok = f0_hz > 0
-    for k in range(1, margin_frames + 1):
-        same_prev = np.zeros_like(ok)
-        same_next = np.zeros_like(ok)
-        same_prev[..., k:] = f0_hz[..., k:] == f0_hz[..., :-k]
-        same_next[..., :-k] = f0_hz[..., :-k] == f0_hz[..., k:]
-        ok &= same_prev & same_next
-    return ok
-
-
 # ---------------------------------------------------------------------------------------------
 # Timbres
 
@@ -138,8 +119,6 @@ def sample_soundfont_part(part: str, timbre: str, rng: np.random.Generator) -> d
 
 def sample_singer(part: str, timbre: str, rng: np.random.Generator):
     """A random `Singer` for `part` from the seen or the held-out region (see `splits`)."""
-    from hiaudio.studio.sing import VOICE_FORMANT_RATIO, Singer
-
     if timbre == "held_out":
         # each held-out singer differs by its vowel, its vocal-tract length, or both
         mode = ("vowel", "formants", "both")[rng.integers(3)]
@@ -206,9 +185,6 @@ def render_part_fluidsynth(notes, n_samples: int, sample_rate: int, program: int
 def render_part_voice(notes, n_samples: int, sample_rate: int, hop_samples: int, singer, velocities,
                       seed: int) -> tuple[np.ndarray, np.ndarray]:
     """One part sung by the voice model: audio (S,) and the sung F0 on the frame grid (0 unvoiced)."""
-    from hiaudio.studio.render import render
-    from hiaudio.studio.sing import sing
-
     n_frames = math.ceil(n_samples / hop_samples)
     if not notes:
         return np.zeros(n_samples, np.float32), np.zeros(n_frames, np.float32)

@@ -57,14 +57,6 @@ def key_token(tonic_pc: int, mode: str) -> int:
     return KEY_OFFSET + MODES.index(mode) * 12 + int(tonic_pc) % 12
 
 
-def key_of_token(token: int) -> tuple[int, str]:
-    """(tonic pitch class, mode) of a key token."""
-    k = int(token) - KEY_OFFSET
-    if not 0 <= k < 12 * len(MODES):
-        raise ValueError(f"{token} is not a key token")
-    return k % 12, MODES[k // 12]
-
-
 @dataclasses.dataclass(frozen=True)
 class StepLabels:
     """The planned structure of a piece, per grid step."""

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hiaudio.audio import load_audio, save_wav
 from hiaudio.data import splits
 from hiaudio.data.cache import data_dir, write_json
 
@@ -115,8 +116,6 @@ def sentences(split: str) -> list[str]:
 
 def speak(text: str, voice: EspeakVoice, sample_rate: int = DEFAULT_RATE) -> np.ndarray:
     """espeak-ng speaking `text`: float32 (S,) at `sample_rate`, as espeak-ng made it (not normalised)."""
-    from hiaudio.audio import load_audio
-
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise RuntimeError("espeak-ng is not installed; run `apt-get install espeak-ng`")
@@ -163,8 +162,6 @@ class SpeechDataset(torch.utils.data.Dataset):
     def clip(self, index: int) -> tuple[np.ndarray, dict]:
         """Clip `index`: float32 (S,) and its settings."""
         import soundfile as sf
-
-        from hiaudio.audio import save_wav
 
         path = self.path(index)
         if self.cache and path.exists():

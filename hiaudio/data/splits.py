@@ -24,6 +24,7 @@ validation and test also hear text never seen in training.
 from __future__ import annotations
 
 from hiaudio.data.cache import hash_split
+from hiaudio.voice.singing import VOICE_FORMANT_RATIO
 
 SPLITS = ("train", "validation", "test")
 PIECE_FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
@@ -77,8 +78,6 @@ def timbre_split_for(split: str, timbre: str | None) -> str:
 
 def is_held_out_singer(part: str, vowel: str, formant_ratio: float) -> bool:
     """True when a voice-model singer lies in the held-out region of timbre space."""
-    from hiaudio.studio.sing import VOICE_FORMANT_RATIO
-
     scale = formant_ratio / VOICE_FORMANT_RATIO[part]
     lo, hi = SEEN_FORMANT_SCALE
     return vowel in HELD_OUT_VOWELS or not (lo - 1e-9 <= scale <= hi + 1e-9)
@@ -100,3 +99,45 @@ def speech_variants(split: str) -> tuple[str, ...]:
 
 def speech_sentence_split(text: str) -> str:
     return hash_split("sentence:" + text, SENTENCE_FRACTIONS)
+
+
+# ---- choirs: composers and renderer families (issue 17) ----------------------------------------
+#
+# Three sets that share no composer, and a report set that shares no renderer family with the
+# other two: every setting is chosen on the tuning set; the report set is run once per shipped
+# change. Palestrina and Josquin are the report set's composers and nothing else may use them.
+
+REPORT_COMPOSERS = ("palestrina", "josquin")
+TRAIN_COMPOSERS = ("bach", "monteverdi", "trecento", "luca", "lusitano")  # train and tuning, by piece
+CHOIR_SPLITS = ("train", "tuning", "report")
+TUNING_FRACTION = 0.15  # of each non-report composer's pieces (Bach: the chorales' validation split)
+# renderer families (`families.FAMILIES`): the report set's are never trained or tuned on
+TRAIN_FAMILIES = ("voice", "timgm", "mbrola_eu")
+REPORT_FAMILIES = ("gmbank", "opl3", "mbrola_latin")
+
+
+def composer_split(piece) -> str:
+    """"train", "tuning", "report" or "test" for a `repertoire.Piece`.
+
+    Report: Palestrina and Josquin, whole. Bach's chorales keep their melody-family split
+    (train -> train, validation -> tuning, test -> test: the chorale benchmark's). Every other
+    piece: SHA-1 of its id, TUNING_FRACTION to tuning.
+    """
+    if piece.composer in REPORT_COMPOSERS:
+        return "report"
+    if piece.composer == "bach":  # a chorale's Piece keeps its soprano: the melody family is its split
+        return {"train": "train", "validation": "tuning", "test": "test"}[chorale_split(piece)]
+    return hash_split("piece:" + piece.piece_id, {"tuning": TUNING_FRACTION, "train": 1 - TUNING_FRACTION})
+
+
+def choir_families(split: str) -> tuple[str, ...]:
+    """Renderer families a choir split may use: the report set's own, or the training ones."""
+    if split not in CHOIR_SPLITS:
+        raise ValueError(f"unknown choir split {split!r}; use one of {', '.join(CHOIR_SPLITS)}")
+    return REPORT_FAMILIES if split == "report" else TRAIN_FAMILIES
+
+
+def choir_composers(split: str) -> tuple[str, ...]:
+    if split not in CHOIR_SPLITS:
+        raise ValueError(f"unknown choir split {split!r}; use one of {', '.join(CHOIR_SPLITS)}")
+    return REPORT_COMPOSERS if split == "report" else TRAIN_COMPOSERS

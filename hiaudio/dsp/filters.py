@@ -136,22 +136,6 @@ def tilt_db(tilt_db_per_oct: torch.Tensor, freqs_hz: torch.Tensor) -> torch.Tens
     return tilt_db_per_oct.unsqueeze(-1) * octaves
 
 
-def warp_lsf(lsf_rad: np.ndarray, ratio: float) -> np.ndarray:
-    """Move the formants by `ratio` (1.2 = up 20 %), independent of pitch.
-
-    Scaling LSFs scales the frequencies of the resonances they bracket. Above a knee the map is
-    bent so that the top LSF stays below pi, keeping the warp monotonic (so the filter stays
-    stable); below the knee it is exactly w -> ratio * w.
-    """
-    knee = min(0.8 * math.pi / max(ratio, 1.0), 0.8 * math.pi)
-    lsf = np.asarray(lsf_rad, dtype=np.float64)
-    low = lsf * ratio
-    # above the knee: linear from (knee, ratio*knee) to (pi, pi)
-    high = ratio * knee + (lsf - knee) * (math.pi - ratio * knee) / (math.pi - knee)
-    warped = np.where(lsf <= knee, low, high)
-    return enforce_lsf_order(warped)
-
-
 def enforce_lsf_order(lsf_rad: np.ndarray, gap: float = MIN_LSF_GAP_RAD) -> np.ndarray:
     """Sort and push LSFs apart so each frame is strictly increasing inside (0, pi)."""
     lsf = np.sort(np.asarray(lsf_rad, dtype=np.float64), axis=-1)

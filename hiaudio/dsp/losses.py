@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import torch
 
+from hiaudio.dsp import spectral
+
 MSS_FFT_SIZES = (2048, 1024, 512, 256, 128, 64)  # the seed talk's multi-scale spectral loss
 LOG_EPS = 1e-7
 
@@ -28,17 +30,13 @@ def magnitude(audio: torch.Tensor, n_fft: int, hop: int | None = None,
 
     With center=False only frames that lie wholly inside the signal are taken.
     """
-    *lead, n_samples = audio.shape
     win_length = win_length or n_fft
     hop = hop or win_length // 4
-    window = torch.hann_window(win_length, dtype=audio.dtype, device=audio.device)
-    flat = audio.reshape(-1, n_samples)
     if not center:  # torch.stft wants n_fft samples even when the window is shorter: trim the ends
         pad = (n_fft - win_length) // 2
-        flat = torch.nn.functional.pad(flat, (pad, n_fft - win_length - pad))
-    spec = torch.stft(flat, n_fft, hop, win_length, window=window, center=center, return_complex=True)
-    mag = torch.sqrt(spec.real ** 2 + spec.imag ** 2 + 1e-12)
-    return mag.reshape(*lead, *mag.shape[-2:])
+        audio = torch.nn.functional.pad(audio, (pad, n_fft - win_length - pad))
+    spec = spectral.stft(audio, n_fft, hop, win_length, center=center, pad_mode="reflect")
+    return torch.sqrt(spec.real ** 2 + spec.imag ** 2 + 1e-12)
 
 
 def multiscale_spectral(pred: torch.Tensor, target: torch.Tensor,

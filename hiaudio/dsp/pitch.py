@@ -15,6 +15,7 @@ import math
 import numpy as np
 import torch
 
+from hiaudio.dsp.units import cents_between, cents_to_hz
 from hiaudio.limits import check_deadline
 
 
@@ -115,7 +116,7 @@ def estimate_f0(audio: torch.Tensor, sample_rate: int, hop: int,
 
     # pitch grid of the HMM
     n_bins = int(math.floor(1200 * math.log2(cfg.f0_max_hz / cfg.f0_min_hz) / cfg.bin_cents)) + 1
-    cents = 1200 * torch.log2(f0_of_lag.clamp(cfg.f0_min_hz, cfg.f0_max_hz) / cfg.f0_min_hz)
+    cents = cents_between(f0_of_lag.clamp(cfg.f0_min_hz, cfg.f0_max_hz), cfg.f0_min_hz)
     bin_of_lag = torch.round(cents / cfg.bin_cents).long().clamp(0, n_bins - 1)
     obs = torch.zeros(n_frames, n_bins, dtype=d.dtype).scatter_add_(1, bin_of_lag, prob)
     f0_sum = torch.zeros_like(obs).scatter_add_(1, bin_of_lag, prob * f0_of_lag)
@@ -129,7 +130,7 @@ def estimate_f0(audio: torch.Tensor, sample_rate: int, hop: int,
     chosen = path.clamp(max=n_bins - 1)
     rows = torch.arange(n_frames)
     mass = obs[rows, chosen]
-    bin_hz = cfg.f0_min_hz * 2 ** (chosen.to(d.dtype) * cfg.bin_cents / 1200)
+    bin_hz = cents_to_hz(chosen.to(d.dtype) * cfg.bin_cents, cfg.f0_min_hz)
     f0 = torch.where(mass > 0, f0_sum[rows, chosen] / mass.clamp_min(1e-12), bin_hz)
     return torch.where(voiced, f0, torch.zeros_like(f0)), torch.where(voiced, mass, torch.zeros_like(mass))
 

@@ -1,5 +1,8 @@
-"""The mel front end every vocoder and every vocoder metric uses, and the STFT phase retrieval
-(Griffin-Lim) around it. Pure torch functions; every setting lives in `MelConfig`.
+"""The project's one STFT / inverse STFT, the mel front end every vocoder and every vocoder
+metric uses, and the STFT phase retrieval (Griffin-Lim) around it. Pure torch functions; every
+mel setting lives in `MelConfig`.
+
+    spec = stft(audio, n_fft=1024, hop=256)      # (..., S) -> (..., 513, S // 256 + 1) complex
 
     cfg = MEL                                    # 16 kHz, n_fft 1024, hop 256, 80 mel bands
     mel = mel_spectrogram(audio, cfg)            # (..., S) -> (..., 80, S // 256 + 1), magnitude
@@ -10,13 +13,14 @@ Frames are centred (frame t sits on sample t * hop), so an STFT of S samples has
 frames and the inverse of those frames gives S samples back. The edges are zero-padded, not
 reflected as torchaudio's `Spectrogram` does: with zero padding `istft` is the exact
 least-squares inverse of `stft`, which is what makes each Griffin-Lim iteration a descent step
-(tests/test_vocoder.py checks it); `griffin_lim` itself is torchaudio's, with its reflect padding.
+(tests/dsp/test_spectral.py checks it); `griffin_lim` itself is torchaudio's, with its reflect padding.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
 
+import numpy as np
 import torch
 import torchaudio
 
@@ -42,22 +46,43 @@ class MelConfig:
 MEL = MelConfig()
 
 
-def _window(cfg: MelConfig, like: torch.Tensor) -> torch.Tensor:
-    return torch.hann_window(cfg.n_fft, dtype=like.real.dtype, device=like.device)
+def hann(win_length: int, like: torch.Tensor) -> torch.Tensor:
+    """A periodic Hann window in `like`'s real dtype, on its device."""
+    return torch.hann_window(win_length, dtype=like.real.dtype if like.is_complex() else like.dtype,
+                             device=like.device)
 
 
-def stft(audio: torch.Tensor, cfg: MelConfig = MEL) -> torch.Tensor:
-    """Complex STFT, centred frames: (..., S) -> (..., n_freqs, S // hop + 1)."""
+def stft(audio, n_fft: int, hop: int, win_length: int | None = None, center: bool = True,
+         pad_mode: str = "constant"):
+    """The project's one STFT: complex (..., S) -> (..., n_fft // 2 + 1, T), Hann window of
+    win_length samples (default n_fft; zero-padded to n_fft), frame t centred on sample t * hop
+    when `center` (T = S // hop + 1), else only whole frames inside the signal.
+
+    A tensor gives a tensor (window in its dtype); an ndarray is taken in float64 and gives an
+    ndarray. pad_mode: how centred frames see past the edges, "constant" (zeros: `istft` is then
+    the exact least-squares inverse) or "reflect".
+    """
+    if isinstance(audio, np.ndarray):
+        return stft(torch.from_numpy(np.asarray(audio, dtype=np.float64)), n_fft, hop, win_length, center,
+                    pad_mode).numpy()
     *lead, s = audio.shape
-    spec = torch.stft(audio.reshape(-1, s), cfg.n_fft, cfg.hop_samples, window=_window(cfg, audio),
-                      center=True, pad_mode="constant", return_complex=True)  # (N, F, T)
+    win_length = win_length or n_fft
+    spec = torch.stft(audio.reshape(-1, s), n_fft, hop, win_length, window=hann(win_length, audio),
+                      center=center, pad_mode=pad_mode, return_complex=True)  # (N, F, T)
     return spec.reshape(*lead, *spec.shape[-2:])
 
 
-def istft(spec: torch.Tensor, length: int, cfg: MelConfig = MEL) -> torch.Tensor:
-    """Least-squares inverse of `stft` (Griffin & Lim 1984): (..., F, T) -> (..., length)."""
+def istft(spec, n_fft: int, hop: int, length: int, win_length: int | None = None):
+    """Least-squares inverse of `stft` (Griffin & Lim 1984), centred frames: (..., F, T) -> (..., length).
+
+    A tensor gives a tensor; an ndarray gives a float32 ndarray.
+    """
+    if isinstance(spec, np.ndarray):
+        out = istft(torch.from_numpy(np.ascontiguousarray(spec)), n_fft, hop, length, win_length)
+        return out.numpy().astype(np.float32)
     *lead, f, t = spec.shape
-    audio = torch.istft(spec.reshape(-1, f, t), cfg.n_fft, cfg.hop_samples, window=_window(cfg, spec),
+    win_length = win_length or n_fft
+    audio = torch.istft(spec.reshape(-1, f, t), n_fft, hop, win_length, window=hann(win_length, spec),
                         center=True, length=length)  # (N, length)
     return audio.reshape(*lead, length)
 
@@ -81,7 +106,7 @@ def _pinv(cfg: MelConfig) -> torch.Tensor:
 
 def mel_spectrogram(audio: torch.Tensor, cfg: MelConfig = MEL) -> torch.Tensor:
     """Magnitude (power 1) mel spectrogram: (..., S) -> (..., n_mels, S // hop + 1)."""
-    mag = stft(audio, cfg).abs()  # (..., F, T)
+    mag = stft(audio, cfg.n_fft, cfg.hop_samples).abs()  # (..., F, T)
     return torch.einsum("fm,...ft->...mt", mel_filterbank(cfg, mag.dtype).to(mag.device), mag)
 
 
@@ -108,7 +133,7 @@ def griffin_lim(mag: torch.Tensor, cfg: MelConfig = MEL, n_iter: int = 64, momen
     """
     *lead, f, t = mag.shape
     length = length if length is not None else (t - 1) * cfg.hop_samples
-    audio = torchaudio.functional.griffinlim(mag.reshape(-1, f, t), _window(cfg, mag), cfg.n_fft,
+    audio = torchaudio.functional.griffinlim(mag.reshape(-1, f, t), hann(cfg.n_fft, mag), cfg.n_fft,
                                              cfg.hop_samples, cfg.n_fft, power=1.0, n_iter=n_iter,
                                              momentum=momentum, length=length, rand_init=False)
     return audio.reshape(*lead, length)
@@ -131,11 +156,12 @@ def fast_griffin_lim(mag: torch.Tensor, spec: torch.Tensor, length: int, cfg: Me
     previous = torch.zeros_like(spec)  # momentum state starts at zero
     for _ in range(n_iter):
         check_deadline()
-        rebuilt = stft(istft(mag * angles, length, cfg), cfg)  # the consistent STFT nearest mag * angles
+        # the consistent STFT nearest mag * angles
+        rebuilt = stft(istft(mag * angles, cfg.n_fft, cfg.hop_samples, length), cfg.n_fft, cfg.hop_samples)
         angles = rebuilt - alpha * previous
         angles = angles / (angles.abs() + 1e-16)
         previous = rebuilt
-    return istft(mag * angles, length, cfg)
+    return istft(mag * angles, cfg.n_fft, cfg.hop_samples, length)
 
 
 def spectral_inconsistency(audio: torch.Tensor, mag: torch.Tensor, cfg: MelConfig = MEL) -> torch.Tensor:
@@ -144,7 +170,7 @@ def spectral_inconsistency(audio: torch.Tensor, mag: torch.Tensor, cfg: MelConfi
 
     audio: (..., S), mag: (..., F, S // hop + 1) -> (...)
     """
-    diff = stft(audio, cfg).abs() - mag
+    diff = stft(audio, cfg.n_fft, cfg.hop_samples).abs() - mag
     return diff.square().sum((-2, -1)).sqrt() / mag.square().sum((-2, -1)).sqrt().clamp(min=1e-12)
 
 

@@ -18,6 +18,8 @@ import math
 
 import torch
 
+from hiaudio.dsp import spectral
+
 
 def upsample_frames(x: torch.Tensor, hop: int) -> torch.Tensor:
     """Linear interpolation of frame values (..., T) to samples (..., T * hop); frame t at t*hop."""
@@ -110,11 +112,9 @@ def filtered_noise(magnitudes: torch.Tensor, hop: int, n_fft: int,
     n_samples = n_frames * hop
     noise = torch.randn(*lead, n_samples, generator=generator, dtype=magnitudes.dtype,
                         device="cpu").to(magnitudes.device)
-    window = torch.hann_window(n_fft, dtype=magnitudes.dtype, device=magnitudes.device)
-    flat = noise.reshape(-1, n_samples)
-    spec = torch.stft(flat, n_fft, hop, window=window, center=True, return_complex=True)
+    spec = spectral.stft(noise.reshape(-1, n_samples), n_fft, hop, pad_mode="reflect")
     # (B, F, T+1): frame t centred on sample t * hop; the extra last frame reuses frame T-1's gains
     gains = magnitudes.reshape(-1, n_frames, n_bins).transpose(1, 2)  # (B, F, T)
     gains = torch.cat([gains, gains[..., -1:]], -1)
-    out = torch.istft(spec * gains, n_fft, hop, window=window, center=True, length=n_samples)
+    out = spectral.istft(spec * gains, n_fft, hop, n_samples)
     return out.reshape(*lead, n_samples)

@@ -20,6 +20,8 @@ import torch
 from torch import nn
 
 from hiaudio import checkpoints
+from hiaudio.dsp import spectral
+from hiaudio.dsp.units import cents_between, cents_to_hz
 
 SAMPLE_RATE = 16000
 HOP = 80  # samples between frames (5 ms), every shipped model's
@@ -31,12 +33,12 @@ HARMONICS = (0.5, 1.0, 2.0, 3.0, 4.0, 5.0)  # the sub-harmonic catches octave er
 
 def bin_hz(n_bins: int = N_BINS, f0_min_hz: float = F0_MIN_HZ, bin_cents: float = BIN_CENTS) -> torch.Tensor:
     """(n_bins,) frequency in Hz of each pitch bin."""
-    return f0_min_hz * 2.0 ** (torch.arange(n_bins, dtype=torch.float64) * bin_cents / 1200)
+    return cents_to_hz(torch.arange(n_bins, dtype=torch.float64) * bin_cents, f0_min_hz)
 
 
 def hz_to_bin(f0_hz: torch.Tensor, f0_min_hz: float = F0_MIN_HZ, bin_cents: float = BIN_CENTS) -> torch.Tensor:
     """Fractional bin index of f0_hz (any shape); meaningless where f0_hz <= 0."""
-    return 1200 * torch.log2(f0_hz.clamp(min=1e-3) / f0_min_hz) / bin_cents
+    return cents_between(f0_hz.clamp(min=1e-3), f0_min_hz) / bin_cents
 
 
 def harmonic_stack(audio: torch.Tensor, sample_rate: int = SAMPLE_RATE, n_fft: int = 2048, hop: int = 80,
@@ -50,8 +52,7 @@ def harmonic_stack(audio: torch.Tensor, sample_rate: int = SAMPLE_RATE, n_fft: i
     """
     *lead, s = audio.shape
     x = audio.reshape(-1, s)
-    window = torch.hann_window(n_fft, device=audio.device, dtype=audio.dtype)
-    mag = torch.stft(x, n_fft, hop, window=window, return_complex=True).abs()  # (N, F, T)
+    mag = spectral.stft(x, n_fft, hop, pad_mode="reflect").abs()  # (N, F, T)
     logmag = torch.log(mag + 1e-4).transpose(1, 2)  # (N, T, F)
     f_hz = bin_hz(n_bins, f0_min_hz, bin_cents)[None, :] * torch.tensor(harmonics, dtype=torch.float64)[:, None]
     pos = (f_hz * n_fft / sample_rate).clamp(0, n_fft // 2 - 1e-6)  # (H, K) fractional FFT bin

@@ -21,7 +21,7 @@ from torch import nn
 
 from hiaudio import checkpoints
 from hiaudio.dsp import filters
-from hiaudio.separation import comb
+from hiaudio.dsp.partials import comb_layout
 
 SAMPLE_RATE, N_FFT, HOP = 16000, 1024, 256  # the mask STFT of hiaudio.separation.choir
 F0_REF_HZ = 220.0
@@ -88,7 +88,7 @@ def comb_magnitudes(amps: torch.Tensor, f0_hz: np.ndarray, sample_rate: int = SA
     """Each part's STFT magnitude from its harmonic amplitudes: amps (V, T, K) -> (V, F, T), differentiable."""
     v, t, k = amps.shape
     n_bins = n_fft // 2 + 1
-    index, weight = comb.comb_layout(np.asarray(f0_hz), sample_rate, n_fft, k)  # (T, V, K, J)
+    index, weight = comb_layout(np.asarray(f0_hz), sample_rate, n_fft, k)  # (T, V, K, J)
     flat = (index + n_bins * (torch.arange(v)[None, :, None, None]
                               + v * torch.arange(t)[:, None, None, None])).reshape(-1)
     contrib = weight.to(amps.dtype) * amps.permute(1, 0, 2)[..., None]  # (T, V, K, J)

@@ -7,8 +7,8 @@
   (Ewert & Mueller 2012, "Using score-informed constraints for NMF-based source separation",
   ICASSP), then one soft mask per voice.
 
-Every method returns stems (V, S) float32, as long as the mixture. All STFTs here use a
-periodic Hann window and centred frames (frame t is centred on sample t * hop).
+Every method returns stems (V, S) float32, as long as the mixture. The STFTs are
+`hiaudio.dsp.spectral.stft` on numpy (float64): Hann window, centred zero-padded frames.
 """
 from __future__ import annotations
 
@@ -17,28 +17,11 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
+from hiaudio.dsp.spectral import istft, stft
+from hiaudio.dsp.units import midi_to_hz
+
 MASK_EPS = 1e-12  # keeps masks finite where every voice's model is zero
 UNMODELLED_FLOOR = 1e-6  # score_informed_nmf: a voice's share of bins no template covers, times its frame level
-
-
-# ---- STFT ------------------------------------------------------------------------------------
-def stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """Complex STFT (..., S) -> (..., n_fft // 2 + 1, T), float64 arithmetic."""
-    x = np.asarray(x, dtype=np.float64)
-    *lead, s = x.shape
-    spec = torch.stft(torch.from_numpy(x.reshape(-1, s)), n_fft, hop,
-                      window=torch.hann_window(n_fft, dtype=torch.float64), center=True,
-                      pad_mode="constant", return_complex=True)  # (B, F, T)
-    return spec.numpy().reshape(*lead, *spec.shape[-2:])
-
-
-def istft(spec: np.ndarray, n_fft: int, hop: int, length: int) -> np.ndarray:
-    """Inverse of `stft`: (..., F, T) complex -> (..., length) float32."""
-    *lead, f, t = spec.shape
-    x = torch.istft(torch.from_numpy(np.ascontiguousarray(spec).reshape(-1, f, t)), n_fft, hop,
-                    window=torch.hann_window(n_fft, dtype=torch.float64), center=True,
-                    length=length)  # (B, length)
-    return x.numpy().astype(np.float32).reshape(*lead, length)
 
 
 def apply_masks(mix: np.ndarray, models: np.ndarray, n_fft: int, hop: int, power: float) -> np.ndarray:
@@ -79,10 +62,6 @@ def oracle_ratio_mask(mix: np.ndarray, stems: np.ndarray, n_fft: int = 1024, hop
 
 
 # ---- score-informed NMF --------------------------------------------------------------------
-def midi_to_hz(pitch: float) -> float:
-    return 440.0 * 2.0 ** ((pitch - 69.0) / 12.0)
-
-
 def harmonic_template(f0_hz: float, freqs_hz: np.ndarray, n_partials: int, tolerance_cents: float,
                       min_half_width_hz: float, decay: float) -> np.ndarray:
     """A comb of partials for one pitch: (F,) non-negative, zero outside the partial regions.

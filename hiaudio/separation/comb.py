@@ -35,103 +35,27 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from hiaudio.dsp.partials import LOBE_BINS, comb_layout
+from hiaudio.dsp.units import cents_between, hz_to_midi
 from hiaudio.limits import check_deadline
 
-# Bins each side of a partial's centre that its kernel covers (main lobe +-2, then side lobes).
-# On 24 validation excerpts with the score (two release tracks, the 400 Hz crossover): 4 bins
-# 15.77 dB, 5: 15.82, 6: 15.85, 8: 15.87 (that validation pass took 41 / 46 / 48 / 66 s);
-# blind (split stems) 5.71 -> 5.83 with 6.
-LOBE_BINS = 6
-LAYOUT_CHUNK_FRAMES = 64  # `comb_layout` builds the kernels this many frames at a time
-# KL updates. On 8 validation excerpts (held-out timbres, with the score) 40 iterations scored as
-# well as 80 (mean 11.7 vs 11.5 dB) in half the time; main lobes only (LOBE_BINS 2) lost up to 0.2 dB.
-# Level and envelope are updated from one model per iteration rather than one after the other:
-# on 24 validation excerpts with the score 15.15 -> 15.17 dB (12: 15.18 -> 15.22, 60 iterations
-# 15.23; blind 5.55 / 5.54) in two thirds of the time (10 s example: 2.4 -> 1.5-1.7 s a fit).
-N_ITER = 40
-# The voice's spectral envelope: on 12 validation excerpts with the score, 2 bands per octave
-# scored 13.08 dB (fluidsynth 14.86, voice 11.30), 1: 12.79, 3: 12.96, 6: 12.54, 12: 12.32; one
-# harmonic template per sung note instead (the previous model): 12.38; an envelope per note
-# at 2 bands: 13.05; templates refined per note after an envelope phase: 12.12. Blind: 2.57 vs 2.28.
-# With the levels smoothed within notes (LEVEL_SMOOTH_FRAMES) a finer envelope pays: on the same
-# excerpts (one 1024 STFT) 2 bands 14.65, 3: 14.74, 4: 14.76, 6: 14.62, 8: 14.49; in the pipeline
-# (stems of two STFT sizes averaged) 2: 14.87, 3: 15.01, 4: 14.95. In the octave test
-# (tests/test_separation.py) the tenor then scored 9.2 dB with 3 bands, 8.8 with 4 (2 bands and
-# no smoothing: 9.9).
-BANDS_PER_OCTAVE = 3.0
+# Every setting below was chosen on validation excerpts; BENCHMARKS.md (choir separation,
+# "Tuning log") has the figures that chose each one.
+N_ITER = 40  # KL updates (40 scored as 80 in half the time)
+BANDS_PER_OCTAVE = 3.0  # the part's spectral envelope (2: 14.87 dB, 3: 15.01, 4: 14.95)
 ENVELOPE_MIN_HZ = 50.0  # the envelope's first band
 EPS = 1e-9
 UNMODELLED_FLOOR = 1e-6  # share of bins no comb covers, times each voice's frame level
-# Unisons (`tie_unisons`): on 12 validation excerpts with the score, 13.46 -> 14.18 dB (fluidsynth,
-# whose four parts share one timbre, 15.37 -> 16.58); context 10 frames 14.06, 30: 14.06, 60: 14.16,
-# 120: 14.18, 250: 14.19 (a part's loudness relative to another hardly changes within a clip).
-# Carrying the ratio of the levels g_v instead of the loudness (or the context's levels read
-# through the unison's envelope values) scored 13.55-13.56: level and envelope trade off.
-UNISON_CENTS = 50.0  # two voices closer than this sing one pitch
-# A voice's level is smoothed over this many frames (Hann weights, about 340 ms at a 16 ms hop)
-# inside each note after every update: a sung or played note's loudness moves slowly, and the
-# frame-by-frame freedom let a voice's level absorb its neighbours' energy in frames where their
-# partials coincide. On 12 validation excerpts with the score 14.16 -> 14.65 dB (fluidsynth 16.56
-# -> 17.33); box 9 / 13 / 25 frames 14.60 / 14.64 / 14.48, Hann 31: 14.60, a running median of 11:
-# 14.44, the same box on log levels 14.29-14.36. Near a note's edges the window narrows to stay
-# symmetric (`note_smoothing`), and a release track's level may only fall: on 24 validation
-# excerpts, in the pipeline, 14.82 -> 15.06 dB (fluidsynth 17.25 -> 17.82, voice 12.38 -> 12.31);
-# with choir.RELEASE_S 0.64 s instead of 0.3 s, 15.13. Hann 31 / 41 frames then: -0.03 / -0.07.
-LEVEL_SMOOTH_FRAMES = 21
-# Release tracks per voice (`release_tracks`): with one, a note's tail was cut off at the next
-# change, where in a reverberant room it still rings. On 24 validation excerpts with the score,
-# in the pipeline: one track of 0.6 s 15.17 dB (fluidsynth 18.07, voice 12.26), two of 0.4 s
-# 15.59 (18.88 / 12.29; 0.5 s 15.57); on 12: two of 0.2 / 0.3 / 0.4 / 0.6 / 0.8 / 1.0 / 1.5 s
-# 15.11 / 15.52 / 15.66 / 15.54 / 15.40 / 15.38 / 15.28, three of 0.4 s 15.67, of 1.5 s 15.26.
-# Blind on 12: 5.54 -> 5.80. The large-room excerpts gained most (on the 12 fluidsynth ones the
-# gap to the oracle mask was 3.8-5.3 dB at reverb room size >= 0.75, 1.3-4.1 below).
-RELEASE_TRACKS = 2
+UNISON_CENTS = 50.0  # two voices closer than this sing one pitch (`tie_unisons`: 13.46 -> 14.18 dB)
+LEVEL_SMOOTH_FRAMES = 21  # Hann smoothing of a level within its note (~340 ms; 14.16 -> 14.65 dB)
+RELEASE_TRACKS = 2  # release tracks per voice: a tail rings on under the next note's (15.17 -> 15.59 dB)
 UNISON_CONTEXT_FRAMES = 120  # frames each side of a unison (about 2 s at a 16 ms hop) that say how its voices are balanced
-
-
-def hann_kernel(offset_bins: torch.Tensor) -> torch.Tensor:
-    """|W(d)| / |W(0)| of a periodic Hann window at fractional bin offsets d (any shape).
-
-    W(d) = sinc(d) / (1 - d^2) (sinc(x) = sin(pi x) / (pi x)); 0.5 at d = +-1.
-    """
-    d = offset_bins.double()
-    den = 1.0 - d * d
-    near_pole = den.abs() < 1e-6
-    value = torch.sinc(d) / torch.where(near_pole, torch.ones_like(den), den)
-    return torch.where(near_pole, torch.full_like(d, 0.5), value).abs()
-
-
-def comb_layout(f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: int, lobe_bins: int = LOBE_BINS):
-    """Sparse comb kernels for F0 tracks f0_hz (V, T) (0 = silent).
-
-    Returns (index, weight): index (T, V, K, J) int64 bins, weight (T, V, K, J) float32 kernel
-    values (0 for partials above Nyquist, outside the spectrum or in silent frames), with the
-    J = 2 * lobe_bins bins nearest each partial's centre.
-    """
-    n_bins = n_fft // 2 + 1
-    f0_all = torch.as_tensor(np.asarray(f0_hz, dtype=np.float64)).T  # (T, V)
-    k = torch.arange(1, n_harmonics + 1, dtype=torch.float64)
-    j = torch.arange(-lobe_bins + 1, lobe_bins + 1, dtype=torch.float64)  # (J,)
-    shape = tuple(f0_all.shape) + (n_harmonics, len(j))
-    index_out = torch.empty(shape, dtype=torch.long)
-    weight_out = torch.empty(shape, dtype=torch.float32)
-    # frames in chunks: the float64 temporaries of a whole clip (tens of MB each) would set the
-    # fit's peak memory, which concurrent requests add up
-    for start in range(0, shape[0], LAYOUT_CHUNK_FRAMES):
-        f0 = f0_all[start:start + LAYOUT_CHUNK_FRAMES]
-        centre = f0[..., None] * k * n_fft / sample_rate  # (t, V, K) fractional bins
-        index = torch.floor(centre)[..., None] + j  # (t, V, K, J)
-        weight = hann_kernel(index - centre[..., None])
-        valid = (f0[..., None, None] > 0) & (centre[..., None] < n_bins - 2) & (index >= 0) & (index < n_bins)
-        weight_out[start:start + len(f0)] = torch.where(valid, weight, torch.zeros_like(weight))
-        index_out[start:start + len(f0)] = index.clamp(0, n_bins - 1)
-    return index_out, weight_out
 
 
 def midi_of(f0_hz: np.ndarray) -> np.ndarray:
     """F0 (Hz) rounded to the nearest MIDI note; -1 where 0 (silent)."""
     f0 = np.asarray(f0_hz, dtype=np.float64)
-    return np.where(f0 > 0, np.round(69 + 12 * np.log2(np.maximum(f0, 1e-3) / 440.0)), -1).astype(np.int64)
+    return np.where(f0 > 0, np.round(hz_to_midi(np.maximum(f0, 1e-3))), -1).astype(np.int64)
 
 
 def release_tracks(f0_hz: np.ndarray, n_release_frames: int, n_tracks: int = RELEASE_TRACKS) -> np.ndarray:
@@ -165,7 +89,7 @@ def unison_runs(f0_hz: np.ndarray, tolerance_cents: float) -> list[tuple[int, in
         for j in range(v + 1, f0.shape[0]):
             both = (f0[v] > 0) & (f0[j] > 0)
             same = np.zeros(f0.shape[1], dtype=bool)
-            same[both] = np.abs(1200 * np.log2(f0[v, both] / f0[j, both])) < tolerance_cents
+            same[both] = np.abs(cents_between(f0[v, both], f0[j, both])) < tolerance_cents
             edges = np.diff(np.concatenate([[0], same.astype(np.int8), [0]]))
             runs += [(v, j, int(a), int(b)) for a, b in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0])]
     return runs

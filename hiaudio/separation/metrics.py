@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hiaudio.dsp.spectral import stft
+
 EPS = 1e-8  # keeps the ratio finite for a perfect estimate and for silent signals
 
 
@@ -44,8 +46,6 @@ def magnitude_snr_batch(estimates: np.ndarray, references: np.ndarray, n_fft: in
                         eps: float = EPS) -> np.ndarray:
     """10 log10(|R|^2 / |g E - R|^2) over STFT magnitudes (Hann, n_fft, hop), g the least-squares
     gain of |E| onto |R|: (..., S) pairs -> (...,) dB; NaN for a silent reference."""
-    from hiaudio.separation.baselines import stft
-
     est = np.abs(stft(np.asarray(estimates, dtype=np.float64), n_fft, hop))
     ref = np.abs(stft(np.asarray(references, dtype=np.float64), n_fft, hop))
     axes = (-2, -1)

@@ -23,6 +23,9 @@ import dataclasses
 
 import numpy as np
 
+from hiaudio.dsp.units import cents_between, cents_to_hz
+from hiaudio.models import salience
+
 PARTS = ("soprano", "alto", "tenor", "bass")
 VOICE_RANGES_HZ = {"soprano": (260.0, 880.0), "alto": (175.0, 700.0), "tenor": (130.0, 520.0),
                    "bass": (80.0, 350.0)}  # typical SATB ranges
@@ -97,7 +100,7 @@ def assign_voices(salience: np.ndarray, n_voices: int = 4, cfg: DecodeConfig = D
     sal = np.clip(np.asarray(salience, dtype=np.float64), 1e-6, 1 - 1e-6)  # (T, K)
     t_len, k = sal.shape
     bins = np.arange(k)
-    hz = cfg.f0_min_hz * 2.0 ** (bins * cfg.bin_cents / 1200)
+    hz = cents_to_hz(bins * cfg.bin_cents, cfg.f0_min_hz)
     octs = np.abs(bins[:, None] - bins[None, :]) * cfg.bin_cents / 1200  # (K, K) octaves apart
     trans = -cfg.jump_cost_per_octave * octs
     trans[octs * 1200 > cfg.max_jump_cents] = -np.inf
@@ -124,7 +127,7 @@ def assign_voices(salience: np.ndarray, n_voices: int = 4, cfg: DecodeConfig = D
         voiced = path < k
         tv = np.nonzero(voiced)[0]
         kb = parabolic_peak(remaining, tv, path[tv])
-        f0[v, tv] = cfg.f0_min_hz * 2.0 ** (kb * cfg.bin_cents / 1200)
+        f0[v, tv] = cents_to_hz(kb * cfg.bin_cents, cfg.f0_min_hz)
         # hand the next part what is left: this path's ridge suppressed, nothing above it allowed
         for dk in range(-cfg.suppress_bins, cfg.suppress_bins + 1):
             kk = np.clip(path[tv] + dk, 0, k - 1)
@@ -157,7 +160,7 @@ def ghost_frames(f0_hz: np.ndarray, harmonics=GHOST_HARMONICS, tolerance_cents: 
             for n in harmonics:
                 if n == 1 and u > v:
                     continue
-                ghost[v] |= both & (np.abs(1200 * np.log2(np.maximum(ratio, 1e-9) / n)) < tolerance_cents)
+                ghost[v] |= both & (np.abs(cents_between(np.maximum(ratio, 1e-9), n)) < tolerance_cents)
     return ghost
 
 
@@ -174,8 +177,6 @@ def separate(mix: np.ndarray, sample_rate: int, n_voices: int, notes=None, asset
     Returns (None, None, (times_s, f0_hz)); `notes` is ignored (blind). assets: the salience
     checkpoints to average (default: hiaudio.models.salience.ASSETS).
     """
-    from hiaudio.models import salience
-
     if sample_rate != salience.SAMPLE_RATE:
         raise ValueError(f"the salience model runs at {salience.SAMPLE_RATE} Hz; the mixture is at {sample_rate} Hz")
     sal = salience.salience_map(mix, assets or salience.ASSETS)  # (T, K)

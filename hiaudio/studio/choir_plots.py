@@ -8,36 +8,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from hiaudio.separation.baselines import stft
-from hiaudio.studio.plots import base_layout, figure, json_list
+from hiaudio.studio.plots import base_layout, figure, json_list, note_blob_traces, pitch_axis, spectrogram_trace
 
 PART_COLORS = {"soprano": "#d93025", "alto": "#f29900", "tenor": "#1e8e3e", "bass": "#1a73e8"}
-MAX_FREQ_HZ = 2000.0  # the spectrogram shows the range where the parts' F0 and low partials sit
-MAX_BINS, MAX_FRAMES = 160, 400
-N_FFT, HOP = 2048, 256
+MIN_FREQ_HZ, MAX_FREQ_HZ = 50.0, 2000.0  # where the parts' F0 and low partials sit (a log axis: no 0 Hz)
 
 
 def mixture_spectrogram(mix: np.ndarray, sample_rate: int) -> dict:
-    """A plotly heatmap trace of the mixture's level (dB re. its peak), thinned, 0..MAX_FREQ_HZ."""
-    mag = np.abs(stft(mix, N_FFT, HOP))  # (F, T)
-    freqs_hz = np.arange(mag.shape[0]) * sample_rate / N_FFT
-    keep = freqs_hz <= MAX_FREQ_HZ
-    mag, freqs_hz = mag[keep], freqs_hz[keep]
-    f_step = max(1, int(np.ceil(mag.shape[0] / MAX_BINS)))
-    t_step = max(1, int(np.ceil(mag.shape[1] / MAX_FRAMES)))
-    n_f, n_t = mag.shape[0] // f_step * f_step, mag.shape[1] // t_step * t_step
-    pooled = mag[:n_f, :n_t].reshape(n_f // f_step, f_step, n_t // t_step, t_step).max(axis=(1, 3))
-    level_db = 20 * np.log10(pooled / (pooled.max() + 1e-12) + 1e-6)
-    times_s = (np.arange(n_t // t_step) * t_step + t_step / 2) * HOP / sample_rate
-    return {"type": "heatmap", "x": json_list(times_s, 3), "y": json_list(freqs_hz[:n_f:f_step], 1),
-            "z": np.round(np.maximum(level_db, -70.0), 1).tolist(), "zmin": -70, "zmax": 0,
-            "colorscale": "Greys", "reversescale": True, "showscale": False, "name": "mixture",
-            "hovertemplate": "%{x:.2f} s, %{y:.0f} Hz: %{z:.0f} dB<extra>mixture</extra>"}
+    """The mixture's heatmap trace, MIN_FREQ_HZ..MAX_FREQ_HZ (computed once per separation)."""
+    return spectrogram_trace(mix, sample_rate, MAX_FREQ_HZ, MIN_FREQ_HZ, name="mixture")
 
 
-def choir_figure(spectrogram: dict, parts: dict[str, tuple], edited: dict[str, tuple] | None = None):
-    """parts: name -> (times_s, f0_hz) as separated; edited: name -> (times_s, f0_hz) after edits."""
-    traces = [spectrogram]
+def choir_figure(spectrogram: dict, parts: dict[str, tuple], edited: dict[str, tuple] | None = None,
+                 blobs=(), selected: int | None = None, blob_color: str = "#5f6368"):
+    """parts: name -> (times_s, f0_hz) as separated; edited: name -> (times_s, f0_hz) after edits;
+    blobs: one part's notes (`session.NoteBlob`), the selected one highlighted. The frequency
+    axis is logarithmic and fit to the parts' pitch."""
+    traces = [spectrogram] + note_blob_traces(blobs, selected, blob_color)
     for name, (t, f0) in parts.items():
         color = PART_COLORS.get(name, "#5f6368")
         f0 = np.where(np.asarray(f0) > 0, f0, np.nan)
@@ -54,6 +41,7 @@ def choir_figure(spectrogram: dict, parts: dict[str, tuple], edited: dict[str, t
             traces.append({"type": "scatter", "mode": "lines", "x": json_list(te[::step], 3),
                            "y": json_list(fe[::step], 1), "name": name + " (edited)",
                            "line": {"color": color, "width": 2.5}, "connectgaps": False})
+    sung = [np.asarray(f0) for _, f0 in parts.values()] + [np.asarray(f0) for _, f0 in (edited or {}).values()]
     layout = base_layout("Parts' pitch over the mixture", xaxis={"title": {"text": "time (s)"}},
-                         yaxis={"title": {"text": "frequency (Hz)"}, "range": [0, MAX_FREQ_HZ]}, height_px=380)
+                         yaxis=pitch_axis(np.concatenate(sung) if sung else np.zeros(0), "pitch"), height_px=380)
     return figure(traces, layout)

@@ -3,10 +3,10 @@
 Each part is a `VoiceSession` (the Voice tab's: the part's voice model, its edits and cached
 renders) whose "original" is the part's masked stem. A part nobody edited plays its masked stem
 (the closest thing to what was sung); an edited part plays its resynthesis. The remix sums the
-parts with their gains, mutes and solos. Plain data: it lives in a `gr.State`.
+parts with their gains, mutes and solos. A value, like every studio session: it lives in a `gr.State`.
 
     session = start_choir_session(separate_choir(mix, sr, 4))
-    set_part_edits(session, 2, Edits(scale_degrees=2, scale_key="G", scale_mode="major"))  # tenor up a third
+    session = set_part_edits(session, 2, Edits(scale_degrees=2, scale_key="G", scale_mode="major"))  # tenor up a third
     remix(session)  # (S,) float32
 """
 from __future__ import annotations
@@ -15,23 +15,24 @@ import dataclasses
 
 import numpy as np
 
+from hiaudio.dsp import units
 from hiaudio.separation import comb
 from hiaudio.separation.choir import ChoirSeparation
-from hiaudio.studio import render as render_mod
-from hiaudio.studio.edit import Edits, pitch_layers
-from hiaudio.studio.session import VoiceSession, edited_params, render_session
+from hiaudio.studio.session import VoiceSession, edited_params, new_session, render_session
+from hiaudio.voice import NO_EDITS, Edits, files, limit_peak
 
 MIX_GAIN_DB = (-40.0, 12.0)  # the range of a part's gain in the remix
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class ChoirSession:
+    """A value, as every studio session (`hiaudio.studio.session`): operations return a new one."""
     separation: ChoirSeparation
-    parts: list[VoiceSession]  # one per part, top-down; `original` is the masked stem
-    audio: list[np.ndarray]  # what each part plays now (stem, or resynthesis when edited)
-    gains_db: list[float]
-    muted: list[bool]
-    solo: list[bool]
+    parts: tuple[VoiceSession, ...]  # one per part, top-down; `original` is the masked stem
+    audio: tuple[np.ndarray, ...]  # what each part plays now (stem, or resynthesis when edited)
+    gains_db: tuple[float, ...]
+    muted: tuple[bool, ...]
+    solo: tuple[bool, ...]
 
     @property
     def sample_rate(self) -> int:
@@ -42,16 +43,14 @@ class ChoirSession:
         return self.separation.parts
 
     def edited(self, v: int) -> bool:
-        return self.parts[v].edits != Edits()
+        return self.parts[v].edits != NO_EDITS
 
 
 def start_choir_session(separation: ChoirSeparation) -> ChoirSession:
-    parts = [VoiceSession(sample_rate=separation.sample_rate, original=separation.stems[v],
-                          params=separation.params[v], layers=pitch_layers(separation.params[v]))
-             for v in range(len(separation.parts))]
+    parts = tuple(new_session(separation.params[v], separation.stems[v]) for v in range(len(separation.parts)))
     n = len(parts)
-    return ChoirSession(separation=separation, parts=parts, audio=[p.original for p in parts],
-                        gains_db=[0.0] * n, muted=[False] * n, solo=[False] * n)
+    return ChoirSession(separation=separation, parts=parts, audio=tuple(p.original for p in parts),
+                        gains_db=(0.0,) * n, muted=(False,) * n, solo=(False,) * n)
 
 
 def part_index(session: ChoirSession, name: str) -> int:
@@ -60,20 +59,24 @@ def part_index(session: ChoirSession, name: str) -> int:
     return session.names.index(name)
 
 
-def set_part_edits(session: ChoirSession, v: int, edits: Edits) -> np.ndarray:
-    """Apply `edits` to part v (re-rendering only what they change); -> the part's audio."""
-    edits = edits.validate()
+def _with(items: tuple, v: int, item) -> tuple:
+    return items[:v] + (item,) + items[v + 1:]
+
+
+def set_part_edits(session: ChoirSession, v: int, edits: Edits) -> ChoirSession:
+    """The session with `edits` on part v (re-rendering only what they change); a part without
+    edits plays its masked stem."""
     part = session.parts[v]
-    if edits == Edits():
-        part.edits = edits
-        session.audio[v] = part.original
+    if edits == NO_EDITS:
+        part, audio = dataclasses.replace(part, edits=edits), part.original
     else:
-        rendered = render_session(part, edits)
-        session.audio[v] = np.asarray(rendered[:part.n_samples], np.float32)
-    return session.audio[v]
+        part, rendered = render_session(part, edits)
+        audio = np.asarray(rendered[:part.n_samples], np.float32)
+    return dataclasses.replace(session, parts=_with(session.parts, v, part), audio=_with(session.audio, v, audio))
 
 
-def set_mix(session: ChoirSession, gains_db, muted, solo) -> None:
+def set_mix(session: ChoirSession, gains_db, muted, solo) -> ChoirSession:
+    """The session with these gains (dB), mutes and solos, one each per part."""
     n = len(session.parts)
     if not (len(gains_db) == len(muted) == len(solo) == n):
         raise ValueError(f"the mix needs {n} gains, mutes and solos")
@@ -81,8 +84,8 @@ def set_mix(session: ChoirSession, gains_db, muted, solo) -> None:
     for g in gains_db:
         if not (isinstance(g, (int, float)) and np.isfinite(g) and lo <= g <= hi):
             raise ValueError(f"a part's gain is {g!r} dB; it must be in {lo:g}..{hi:g} dB")
-    session.gains_db, session.muted, session.solo = [float(g) for g in gains_db], list(map(bool, muted)), \
-        list(map(bool, solo))
+    return dataclasses.replace(session, gains_db=tuple(float(g) for g in gains_db), muted=tuple(map(bool, muted)),
+                               solo=tuple(map(bool, solo)))
 
 
 def audible(session: ChoirSession) -> list[bool]:
@@ -100,7 +103,7 @@ def remix(session: ChoirSession) -> np.ndarray:
         if on:
             a = session.audio[v][:n_samples]
             out[:len(a)] += (10 ** (session.gains_db[v] / 20)) * a
-    out, _ = render_mod.limit_peak(out.astype(np.float32))
+    out, _ = limit_peak(out.astype(np.float32))
     return out.astype(np.float32)
 
 
@@ -112,26 +115,13 @@ def part_f0(session: ChoirSession, v: int) -> tuple[np.ndarray, np.ndarray]:
     return params.times_s, f0
 
 
-# Krumhansl & Kessler (1982) key profiles, tonic first
-_MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-
-
 def estimate_key(f0_hz: np.ndarray) -> tuple[str, str]:
-    """The key of the sung pitches: (tonic name, "major" | "minor") by correlating their
-    pitch-class histogram (all parts, all voiced frames) with the Krumhansl-Kessler profiles."""
-    from hiaudio.studio.edit import NOTE_NAMES
-
+    """The key of the sung pitches: (tonic name, "major" | "minor") from the pitch-class
+    histogram of all parts' voiced frames (`units.estimate_key`)."""
     f0 = np.asarray(f0_hz, dtype=np.float64).ravel()
-    f0 = f0[f0 > 0]
-    if f0.size == 0:
-        return "C", "major"
-    pcs = np.mod(comb.midi_of(f0), 12)
-    hist = np.bincount(pcs, minlength=12).astype(np.float64)
-    best = max(((np.corrcoef(hist, np.roll(profile, tonic))[0, 1], tonic, mode)
-                for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE))
-                for tonic in range(12)), key=lambda x: x[0])
-    return NOTE_NAMES[best[1]], best[2]
+    pcs = np.mod(comb.midi_of(f0[f0 > 0]), 12)
+    tonic, mode = units.estimate_key(np.bincount(pcs, minlength=12).astype(np.float64))
+    return units.NOTE_NAMES[tonic], mode
 
 
 def parameters_json(session: ChoirSession) -> dict:
@@ -140,7 +130,7 @@ def parameters_json(session: ChoirSession) -> dict:
     for v, name in enumerate(session.names):
         params = edited_params(session.parts[v])
         data["voices"][name]["params"] = params.to_dict()
-        data["voices"][name]["edits"] = dataclasses.asdict(session.parts[v].edits)
+        data["voices"][name]["edits"] = files.edits_to_dict(session.parts[v].edits)
         data["voices"][name]["mix"] = {"gain_db": session.gains_db[v], "muted": session.muted[v],
                                        "solo": session.solo[v]}
     return data

@@ -30,12 +30,9 @@ import numpy as np
 
 from hiaudio.data import chords
 from hiaudio.data.chorales import PARTS
+from hiaudio.data.sequence import STEPS_PER_BAR
 from hiaudio.data.tokens import HOLD, PITCH_OFFSET, VOICE_RANGES
-
-STEPS_PER_BAR = 16
-# Krumhansl & Kessler (1982) probe-tone profiles, tonic first
-MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+from hiaudio.dsp import units
 
 
 def sounding(grid: np.ndarray) -> np.ndarray:
@@ -120,16 +117,7 @@ def histogram_overlap(a: np.ndarray, b: np.ndarray) -> float:
 
 def estimate_key(grid: np.ndarray) -> tuple[int, str]:
     """(tonic pitch class, mode) whose Krumhansl-Kessler profile correlates best with the piece."""
-    h = chroma_per_step(grid).sum(0)
-    if h.sum() == 0:
-        return 0, "major"
-    best, key = -np.inf, (0, "major")
-    for mode, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
-        for tonic in range(12):
-            r = np.corrcoef(h, np.roll(profile, tonic))[0, 1]
-            if r > best:
-                best, key = r, (tonic, mode)
-    return key
+    return units.estimate_key(chroma_per_step(grid).sum(0))
 
 
 def close_keys(tonic_pc: int, mode: str) -> set[tuple[int, str]]:

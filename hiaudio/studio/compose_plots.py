@@ -14,8 +14,10 @@ NOTE_WIDTH_PX = 7
 QUARTERS_PER_BAR = 4
 
 
-def piano_roll(grid: np.ndarray, bars_per_phrase=(), title: str = "", height_px: int = 360):
-    """grid (N, 4) tokens -> plotly figure; x in bars (from 1), y in MIDI pitch."""
+def piano_roll(grid: np.ndarray, bars_per_phrase=(), title: str = "", height_px: int = 360,
+               prompt_steps: int = 0):
+    """grid (N, 4) tokens -> plotly figure; x in bars (from 1), y in MIDI pitch. prompt_steps: the
+    opening that was given (a MIDI file continued), shaded and labelled "opening"."""
     traces = []
     for part, notes in detokenize(np.asarray(grid)).items():
         x, y, text = [], [], []
@@ -36,5 +38,14 @@ def piano_roll(grid: np.ndarray, bars_per_phrase=(), title: str = "", height_px:
                                 "dash": "solid" if phrase else "dot"}, "layer": "below"})
     layout = base_layout(title or "Piano roll", {"title": "bar (solid lines: phrase ends)", "range": [1, 1 + n_bars]},
                          {"title": "MIDI pitch"}, height_px)
+    if prompt_steps:
+        end = 1 + prompt_steps / STEPS_PER_QUARTER / QUARTERS_PER_BAR
+        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": 1, "x1": end, "y0": 0, "y1": 1,
+                       "fillcolor": "#e8eaed", "opacity": 0.6, "line": {"width": 0}, "layer": "below"})
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": end, "x1": end, "y0": 0, "y1": 1,
+                       "line": {"color": "#a142f4", "width": 2}})
+        layout["annotations"] = [{"text": "opening (given) | continued", "x": end, "xref": "x", "y": 1.0,
+                                  "yref": "paper", "showarrow": False, "xanchor": "center", "yanchor": "bottom",
+                                  "font": {"color": "#a142f4", "size": 11}}]
     layout["shapes"] = shapes
     return figure(traces, layout)

@@ -96,6 +96,3 @@ def fit_tones(target: torch.Tensor, init_f0_hz, n_harmonics: int, loss_name: str
                      trajectory_hz=np.stack(traj), losses=np.stack(values),
                      audio=pred[..., :target.shape[-1]].numpy())
 
-
-def cents(a_hz, b_hz) -> np.ndarray:
-    return 1200 * np.log2(np.asarray(a_hz) / np.asarray(b_hz))

@@ -18,7 +18,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from hiaudio.studio.ddsp_lab import cents
+from hiaudio.dsp.units import cents_between
 from hiaudio.studio.plots import base_layout, figure, json_list
 
 TOLERANCE_CENTS = 50.0  # an estimate within this of the target is a success (MIREX's RPA uses 50)
@@ -59,7 +59,7 @@ def init_f0s(target_f0_hz: float, n_inits: int, spread_oct: float) -> np.ndarray
 def score_estimates(estimate_hz, target_hz, tolerance_cents: float = TOLERANCE_CENTS) -> dict:
     """Per estimate: "cents" from the target, "success" (within tolerance), "octave_error"
     (within tolerance of twice or half the target). Arrays broadcast; each value (N,)."""
-    c = np.atleast_1d(cents(estimate_hz, target_hz)).astype(np.float64)
+    c = np.atleast_1d(cents_between(np.asarray(estimate_hz), np.asarray(target_hz))).astype(np.float64)
     return {"cents": c, "success": np.abs(c) <= tolerance_cents,
             "octave_error": np.abs(np.abs(c) - 1200.0) <= tolerance_cents}
 
@@ -68,7 +68,7 @@ def points_toward_target(result: dict, name: str) -> float:
     """Share of a landscape's candidates (away from the target by more than TOLERANCE_CENTS)
     where a step down the gradient moves toward the target: 1.0 is a loss one can descend."""
     cand = result["candidates_hz"]
-    away = np.abs(cents(cand, result["target_f0_hz"])) > TOLERANCE_CENTS
+    away = np.abs(cents_between(np.asarray(cand), np.asarray(result["target_f0_hz"]))) > TOLERANCE_CENTS
     toward = -np.sign(result[name]["grad"]) == np.sign(result["target_f0_hz"] - cand)
     return float(toward[away].mean()) if away.any() else math.nan
 
@@ -141,7 +141,7 @@ def trajectories_figure(trajectories_hz: dict, target_f0_hz: float) -> go.Figure
     traces = []
     n_steps = 0
     for name, traj in trajectories_hz.items():
-        c = cents(np.asarray(traj, dtype=np.float64), target_f0_hz)  # (steps + 1, N)
+        c = cents_between(np.asarray(traj, dtype=np.float64), target_f0_hz)  # (steps + 1, N)
         n_steps = max(n_steps, c.shape[0] - 1)
         steps = list(range(c.shape[0]))
         color = LOSS_COLORS.get(name, COLOR_TARGET)

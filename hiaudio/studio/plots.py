@@ -1,8 +1,8 @@
 """Plotly figures for the studio: what an edit did to the pitch and to the vocal tract.
 
 Gradio-free: each function takes arrays or `VoiceParams` and returns a `plotly` figure, which
-app.py hands to `gr.Plot`. Frames are thinned before plotting (a 60 s clip has 12k frames at a
-5 ms hop), so a figure costs a few milliseconds, not a re-analysis.
+the Voice tab (hiaudio/ui/voice.py) hands to `gr.Plot`. Frames are thinned before plotting (a
+60 s clip has 12k frames at a 5 ms hop), so a figure costs a few milliseconds, not a re-analysis.
 
     fig = f0_figure(p.times_s, p.f0_hz, p.voiced, q.f0_hz, q.voiced)
     fig = filter_figure(p, q)
@@ -15,9 +15,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from hiaudio.dsp import filters
-from hiaudio.params import VoiceParams
-from hiaudio.studio.edit import NOTE_NAMES
-from hiaudio.studio.render import tract_response_db
+from hiaudio.dsp.spectral import stft
+from hiaudio.dsp.units import hz_to_midi, midi_name, midi_to_hz, note_name
+from hiaudio.voice.params import VoiceParams
+from hiaudio.voice.synthesis import tract_response_db
 
 VOICED_THRESHOLD = 0.5  # frames with voicing below this are drawn as gaps in the F0 curve
 MAX_F0_POINTS = 1500  # per trace; more than a plot's width in pixels
@@ -27,13 +28,51 @@ N_FORMANTS = 4  # F1..F4 are labelled
 
 COLOR_ORIGINAL = "#9aa0a6"  # grey: what was recorded
 COLOR_EDITED = "#e8710a"  # orange: what the edits make of it
+COLOR_NOTES = "#4285f4"  # blue blobs: the notes
+COLOR_SELECTED = "#a142f4"  # purple: the note being edited
+SPECTROGRAM_MAX_BINS, SPECTROGRAM_MAX_FRAMES = 160, 400  # heatmap cells sent to the browser, at most
+SPECTROGRAM_FFT, SPECTROGRAM_HOP = 2048, 256
 FIGURE_HEIGHT_PX = 320
+
+
+def pitch_axis(f0_hz: np.ndarray, title: str = "pitch") -> dict:
+    """A log-frequency axis labelled with note names, fit to the voiced F0 values given: their
+    5th..95th percentile plus a minor third each side, so that a stray octave error of a tracker
+    does not squash the melody (autoscale, a double click, shows everything)."""
+    axis = {"title": {"text": title}, "type": "log"}
+    voiced = np.asarray(f0_hz, dtype=np.float64)
+    voiced = voiced[np.isfinite(voiced) & (voiced > 0)]
+    if voiced.size:
+        lo_hz, hi_hz = np.percentile(voiced, [5, 95]) * np.array([2 ** (-3 / 12), 2 ** (3 / 12)])
+        tick_hz, tick_text = _note_ticks(lo_hz, hi_hz)
+        axis.update(range=[math.log10(lo_hz), math.log10(hi_hz)], tickvals=tick_hz, ticktext=tick_text)
+    return axis
+
+
+def note_blob_traces(blobs, selected: int | None, color: str = COLOR_NOTES) -> list[dict]:
+    """Notes as blobs over a pitch plot (`session.NoteBlob`s): one wide translucent bar per note at
+    its current pitch, the selected one in its own trace ("selected note"), numbered on hover."""
+    traces = []
+    for name, keep, blob_color, opacity in (("notes", lambda b: b.index != selected, color, 0.28),
+                                            ("selected note", lambda b: b.index == selected, COLOR_SELECTED, 0.55)):
+        x, y, text = [], [], []
+        for b in blobs:
+            if keep(b) and b.f0_hz > 0:
+                x += [round(b.start_s, 3), round(b.stop_s, 3), None]
+                y += [round(b.f0_hz, 2), round(b.f0_hz, 2), None]
+                text += [f"note {b.index + 1}" + (" (edited)" if b.edited else "")] * 2 + [None]
+        if x:
+            traces.append({"type": "scatter", "mode": "lines", "x": x, "y": y, "name": name, "text": text,
+                           "line": {"color": blob_color, "width": 12}, "opacity": opacity,
+                           "hovertemplate": "%{text}: %{y:.0f} Hz<extra></extra>", "connectgaps": False})
+    return traces
 
 
 def f0_figure(times_s: np.ndarray, f0_orig: np.ndarray, voiced_orig: np.ndarray,
               f0_edit: np.ndarray, voiced_edit: np.ndarray,
-              max_points: int = MAX_F0_POINTS) -> go.Figure:
-    """Original vs edited F0 over time, on a log-frequency axis labelled with note names.
+              max_points: int = MAX_F0_POINTS, blobs=(), selected: int | None = None) -> go.Figure:
+    """Original vs edited F0 over time, on a log-frequency axis labelled with note names, with
+    the notes (`blobs`, the selected one highlighted) under the curves.
 
     times_s, f0_* (Hz), voiced_* ([0, 1]): shape (T,) each, one value per analysis frame.
     Frames with voicing below VOICED_THRESHOLD are gaps (the stored F0 there is interpolated,
@@ -47,7 +86,7 @@ def f0_figure(times_s: np.ndarray, f0_orig: np.ndarray, voiced_orig: np.ndarray,
         f0 = np.asarray(f0, dtype=np.float64)[::step]
         curves[name] = np.where(np.asarray(voiced)[::step] >= VOICED_THRESHOLD, f0, np.nan)  # (T',)
 
-    traces = [{
+    traces = note_blob_traces(blobs, selected) + [{
         "type": "scatter", "x": json_list(t, 3), "y": json_list(curves[name], 2),
         "name": name, "mode": "lines",
         "connectgaps": False, "line": {"color": color, "width": width},
@@ -55,14 +94,7 @@ def f0_figure(times_s: np.ndarray, f0_orig: np.ndarray, voiced_orig: np.ndarray,
         "hovertemplate": "%{x:.2f} s: %{y:.0f} Hz (%{customdata})<extra>" + name + "</extra>",
     } for name, color, width in (("original", COLOR_ORIGINAL, 1.5), ("edited", COLOR_EDITED, 2.0))]
     voiced_hz = np.concatenate([c[np.isfinite(c)] for c in curves.values()])
-    yaxis = {"title": {"text": "pitch"}, "type": "log"}
-    if voiced_hz.size:
-        # the 5th..95th percentile plus a minor third each side: a stray octave error of the
-        # tracker does not squash the melody (autoscale, a double click, shows everything)
-        lo_hz, hi_hz = np.percentile(voiced_hz, [5, 95]) * np.array([2 ** (-3 / 12), 2 ** (3 / 12)])
-        tick_hz, tick_text = _note_ticks(lo_hz, hi_hz)
-        yaxis.update(range=[math.log10(lo_hz), math.log10(hi_hz)], tickvals=tick_hz,
-                     ticktext=tick_text)
+    yaxis = pitch_axis(voiced_hz)
     layout = base_layout("Pitch: original vs edited", xaxis={"title": {"text": "time (s)"}},
                      yaxis=yaxis)
     if not voiced_hz.size:
@@ -76,9 +108,11 @@ def filter_figure(params_orig: VoiceParams, params_edit: VoiceParams,
     """The vocal-tract filter (with the brightness tilt) in dB over frequency: original vs edited.
 
     Each curve is the mean, in dB, of the per-frame responses over the voiced frames (all frames
-    when none is voiced), thinned to max_frames. Peaks of each curve are marked F1..F4.
+    when none is voiced), thinned to max_frames. Peaks of each curve are marked on it and named
+    F1..F4 in a row of labels of their own above the curves (original, then edited), a label
+    that would overlap its neighbour moved right of it.
     """
-    traces = []
+    traces, annotations = [], []
     for name, params, color, width in (("original", params_orig, COLOR_ORIGINAL, 1.5),
                                        ("edited", params_edit, COLOR_EDITED, 2.0)):
         freqs_hz, response_db = mean_response_db(params, max_frames, n_fft)  # (F,), (F,)
@@ -94,27 +128,76 @@ def filter_figure(params_orig: VoiceParams, params_edit: VoiceParams,
             traces.append({
                 "type": "scatter", "x": hz,
                 "y": json_list(np.interp(hz, freqs_hz, response_db), 2),
-                "name": f"{name} formants", "mode": "markers+text", "legendgroup": name,
+                "name": f"{name} formants", "mode": "markers", "legendgroup": name,
                 "showlegend": False, "text": [f"F{i + 1}" for i in range(len(formants))],
-                "textposition": "top center", "textfont": {"color": color},
                 "marker": {"color": color, "size": 7}, "customdata": [bw for _, bw in formants],
                 "hovertemplate": "%{text}: %{x:.0f} Hz, bandwidth %{customdata:.0f} Hz"
                                  "<extra>" + name + "</extra>",
             })
+            row_y = 0.99 if name == "original" else 0.91  # each curve's labels in a row of their own
+            for i, x in enumerate(_label_centres(hz, params_orig.sample_rate / 2)):
+                annotations.append({"text": f"F{i + 1}", "x": x, "xref": "x", "y": row_y, "yref": "paper",
+                                    "xanchor": "center", "yanchor": "top", "showarrow": False,
+                                    "font": {"color": color, "size": 11}})
     levels_db = [v for t in traces for v in t["y"] if v is not None]
     layout = base_layout("Vocal-tract filter: original vs edited",
                      xaxis={"title": {"text": "frequency (Hz)"},
                             "range": [0, params_orig.sample_rate / 2]},
-                     yaxis={"title": {"text": "level (dB)"},  # headroom for the F1..F4 labels
-                            "range": [min(levels_db) - 3, max(levels_db) + 8]})
+                     yaxis={"title": {"text": "level (dB)"},  # headroom for the two rows of labels
+                            "range": [min(levels_db) - 3, max(levels_db) + 16]})
+    layout["annotations"] = annotations
     return figure(traces, layout)
+
+
+LABEL_WIDTH = 0.05  # a formant label's width as a share of the frequency axis (~30 px of ~600)
+
+
+def _label_centres(hz: list[float], top_hz: float) -> list[float]:
+    """Where each formant label of one row goes (Hz): over its peak, or, when that would overlap
+    the label before it, just right of that one (labels stay in order and never overlap)."""
+    width = LABEL_WIDTH * top_hz
+    centres: list[float] = []
+    for f in hz:
+        centres.append(max(f, centres[-1] + width) if centres else f)
+    return centres
+
+
+def spectrogram_trace(wave: np.ndarray, sample_rate: int, max_freq_hz: float, min_freq_hz: float = 0.0,
+                      name: str = "input") -> dict:
+    """A plotly heatmap trace of a clip's level (dB re. its peak) from min_freq_hz to max_freq_hz,
+    pooled (max) to at most SPECTROGRAM_MAX_BINS x SPECTROGRAM_MAX_FRAMES cells, -70..0 dB."""
+    mag = np.abs(stft(np.asarray(wave, np.float64), SPECTROGRAM_FFT, SPECTROGRAM_HOP))  # (F, T)
+    freqs_hz = np.arange(mag.shape[0]) * sample_rate / SPECTROGRAM_FFT
+    keep = (freqs_hz <= max_freq_hz) & (freqs_hz >= min_freq_hz)
+    mag, freqs_hz = mag[keep], freqs_hz[keep]
+    f_step = max(1, int(np.ceil(mag.shape[0] / SPECTROGRAM_MAX_BINS)))
+    t_step = max(1, int(np.ceil(mag.shape[1] / SPECTROGRAM_MAX_FRAMES)))
+    n_f, n_t = mag.shape[0] // f_step * f_step, mag.shape[1] // t_step * t_step
+    pooled = mag[:n_f, :n_t].reshape(n_f // f_step, f_step, n_t // t_step, t_step).max(axis=(1, 3))
+    level_db = 20 * np.log10(pooled / (pooled.max() + 1e-12) + 1e-6)
+    times_s = (np.arange(n_t // t_step) * t_step + t_step / 2) * SPECTROGRAM_HOP / sample_rate
+    return {"type": "heatmap", "x": json_list(times_s, 3), "y": json_list(freqs_hz[:n_f:f_step], 1),
+            "z": np.round(np.maximum(level_db, -70.0), 1).tolist(), "zmin": -70, "zmax": 0,
+            "colorscale": "Greys", "reversescale": True, "showscale": False, "name": name,
+            "hovertemplate": "%{x:.2f} s, %{y:.0f} Hz: %{z:.0f} dB<extra>" + name + "</extra>"}
+
+
+SPECTROGRAM_MAX_HZ = 5000.0  # the Voice tab's spectrogram: where a voice's formants are
+
+
+def spectrogram_figure(wave: np.ndarray, sample_rate: int, title: str = "Input spectrogram") -> go.Figure:
+    """The input's spectrogram, 0..5 kHz, under the pitch plot (same time axis)."""
+    trace = spectrogram_trace(wave, sample_rate, min(SPECTROGRAM_MAX_HZ, sample_rate / 2))
+    layout = base_layout(title, xaxis={"title": {"text": "time (s)"}},
+                         yaxis={"title": {"text": "frequency (Hz)"}}, height_px=240)
+    return figure([trace], layout)
 
 
 def mean_response_db(params: VoiceParams, max_frames: int = MAX_FILTER_FRAMES,
                      n_fft: int = FILTER_FFT_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Mean filter response plus tilt, in dB, over (up to max_frames) voiced frames.
 
-    The same filter the synthesizer hears (`hiaudio.studio.render.tract_response_db`): the
+    The same filter the synthesizer hears (`hiaudio.voice.synthesis.tract_response_db`): the
     all-pole response read at f / formant_ratio (held at Nyquist beyond it), plus the tilt at f.
     Returns (freqs_hz, response_db), both (n_fft // 2 + 1,), from 0 Hz to Nyquist.
     """
@@ -129,7 +212,7 @@ def mean_response_db(params: VoiceParams, max_frames: int = MAX_FILTER_FRAMES,
 
 def figure(traces: list[dict], layout: dict) -> go.Figure:
     # _validate=False: plotly's per-property validation costs ~10x the rest of a figure here;
-    # tests/test_app.py validates each figure once instead
+    # tests/ui/test_voice.py validates each figure once instead
     return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 
@@ -150,27 +233,14 @@ def json_list(x: np.ndarray, decimals: int) -> list:
     return [None if not np.isfinite(v) else v for v in x.tolist()]
 
 
-def _midi(f_hz: float) -> float:
-    return 69.0 + 12.0 * math.log2(f_hz / 440.0)
-
-
-def note_name(f_hz: float) -> str:
-    """The nearest 12-TET note (A4 = 440 Hz), e.g. "G#2"; "" for a gap."""
-    if not np.isfinite(f_hz) or f_hz <= 0:
-        return ""
-    midi = int(round(_midi(f_hz)))
-    return f"{NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
-
-
 def _note_ticks(lo_hz: float, hi_hz: float, max_ticks: int = 12) -> tuple[list[float], list[str]]:
     """Note frequencies (12-TET, A4 = 440 Hz) and names between lo_hz and hi_hz, <= max_ticks.
 
     The densest of these that fits: every semitone, the natural notes, C-E-G, C-G, C.
     """
-    first, last = math.ceil(_midi(lo_hz)), math.floor(_midi(hi_hz))
+    first, last = math.ceil(hz_to_midi(lo_hz)), math.floor(hz_to_midi(hi_hz))
     for pitch_classes in (range(12), (0, 2, 4, 5, 7, 9, 11), (0, 4, 7), (0, 7), (0,)):
         notes = [m for m in range(first, last + 1) if m % 12 in pitch_classes]
         if len(notes) <= max_ticks:
             break
-    tick_hz = [440.0 * 2.0 ** ((m - 69) / 12.0) for m in notes]
-    return tick_hz, [f"{NOTE_NAMES[m % 12]}{m // 12 - 1}" for m in notes]
+    return [float(midi_to_hz(m)) for m in notes], [midi_name(m) for m in notes]

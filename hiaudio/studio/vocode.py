@@ -23,8 +23,11 @@ import warnings
 import numpy as np
 import torch
 
+from hiaudio import checkpoints
 from hiaudio.device import on_gpu, pick_device
 from hiaudio.dsp import spectral
+from hiaudio.models import wavegrad  # importing it registers the class
+from hiaudio.studio import plots
 
 METHODS = ("griffin-lim", "wavegrad", "gla-grad")
 SAMPLE_RATE = spectral.MEL.sample_rate
@@ -59,9 +62,6 @@ class Vocoded:
 
 def load_wavegrad():
     """The shipped WaveGrad model (assets/wavegrad.pt), loaded once per process."""
-    from hiaudio import checkpoints
-    from hiaudio.models import wavegrad  # importing it registers the class
-
     model, _ = checkpoints.load_asset(CHECKPOINT, expected="wavegrad")
     assert isinstance(model, wavegrad.WaveGrad)
     return model
@@ -75,8 +75,8 @@ def gla_projection(target_mag: torch.Tensor, length: int, settings: GlaGradSetti
     def project(y: torch.Tensor, k: int) -> torch.Tensor:
         if k >= settings.n_projected:
             return y
-        return spectral.fast_griffin_lim(target_mag, spectral.stft(y), length, n_iter=settings.n_iter,
-                                         momentum=settings.momentum)
+        start = spectral.stft(y, spectral.MEL.n_fft, spectral.MEL.hop_samples)
+        return spectral.fast_griffin_lim(target_mag, start, length, n_iter=settings.n_iter, momentum=settings.momentum)
     return project
 
 
@@ -90,7 +90,6 @@ def invert_mel(mel: torch.Tensor, length: int, method: str, n_steps: int | None 
     """
     if method == "griffin-lim":
         return spectral.griffin_lim(spectral.mel_to_magnitude(mel), n_iter=GRIFFIN_LIM_ITERS, length=length)
-    from hiaudio.models import wavegrad
 
     device = pick_device()  # the network and the projections run there; the noise is drawn on the CPU
     model = (model if model is not None else load_wavegrad()).to(device)
@@ -161,20 +160,26 @@ def score(reference: np.ndarray, estimate: np.ndarray) -> dict:
     return {"pesq_wb": pesq_wb, "stoi": stoi_score, "log_mel_db": log_mel_db}
 
 
-def mel_figure(wave: np.ndarray, title: str, floor_db: float = -80.0):
-    """Plotly heatmap of the clip's mel in dB (time in s, mel band centre in Hz), floored at the
-    loudest value + floor_db -- what every method is asked to reproduce."""
-    from hiaudio.studio import plots
-
+def mel_db(wave: np.ndarray) -> np.ndarray:
+    """The clip's mel in dB: (n_mels, T)."""
     mel = spectral.mel_spectrogram(torch.from_numpy(np.asarray(wave, dtype=np.float32)))  # (M, T)
-    mel_db = 20 * torch.log10(mel.clamp(min=1e-8))
-    mel_db = torch.maximum(mel_db, mel_db.max() + floor_db).numpy()
+    return (20 * torch.log10(mel.clamp(min=1e-8))).numpy()
+
+
+def mel_figure(wave: np.ndarray, title: str, floor_db: float = -80.0, top_db: float | None = None):
+    """Plotly heatmap of the clip's mel in dB (time in s, mel band centre in Hz) on the colour
+    scale top_db + floor_db .. top_db -- what every method is asked to reproduce. Give every
+    method the original's top (`mel_db(original).max()`) and their figures share one scale;
+    by default the clip's own loudest value is the top."""
+    level_db = mel_db(wave)
+    top = float(level_db.max()) if top_db is None else float(top_db)
+    level_db = np.clip(level_db, top + floor_db, None)
     cfg = spectral.MEL
-    times_s = np.arange(mel.shape[-1]) * cfg.hop_samples / cfg.sample_rate
+    times_s = np.arange(level_db.shape[-1]) * cfg.hop_samples / cfg.sample_rate
     centres_hz = mel_centres_hz(cfg)
     trace = {"type": "heatmap", "x": plots.json_list(times_s, 3), "y": plots.json_list(centres_hz, 0),
-             "z": np.round(mel_db, 1).tolist(), "colorscale": "Magma", "zmin": float(mel_db.max() + floor_db),
-             "zmax": float(mel_db.max()), "colorbar": {"title": {"text": "dB"}},
+             "z": np.round(level_db, 1).tolist(), "colorscale": "Magma", "zmin": top + floor_db,
+             "zmax": top, "colorbar": {"title": {"text": "dB"}},
              "hovertemplate": "%{x:.2f} s, %{y:.0f} Hz: %{z:.0f} dB<extra></extra>"}
     layout = plots.base_layout(title, {"title": {"text": "time (s)"}},
                                {"title": {"text": "mel band centre (Hz)"}}, height_px=260)

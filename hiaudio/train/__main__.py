@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from hiaudio.train import tasks
+from hiaudio.train import cards, tasks
 from hiaudio.train.config import resolve
 from hiaudio.train.loop import fit, seed_everything
 
@@ -42,8 +42,6 @@ def main(argv: list[str] | None = None) -> int:
     result = fit(task, cfg, model_label=args.model.rsplit(".", 1)[-1])
     print(json.dumps(result, indent=2, default=float))
     if args.ship and int(os.environ.get("RANK", "0")) == 0:
-        from hiaudio.train import cards
-
         run_dir = cfg.out_dir.format(model=args.model.rsplit(".", 1)[-1])
         path = cards.ship(run_dir, args.ship, cards.command_line(argv if argv is not None else sys.argv[1:]))
         print(f"shipped {path} (card in {path.parent / cards.CARDS_FILE})")

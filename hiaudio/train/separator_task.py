@@ -19,9 +19,10 @@ import torch
 from hiaudio.data import VERSION, ChoraleDataset
 from hiaudio.data.dataset import ExampleSets
 from hiaudio.models.separator import HOP, N_FFT, SAMPLE_RATE, ChoirSeparatorNet, comb_magnitudes, kl_loss
-from hiaudio.separation.baselines import apply_masks, stft
+from hiaudio.dsp.f0grid import known_f0
+from hiaudio.dsp.spectral import stft
+from hiaudio.separation.baselines import apply_masks
 from hiaudio.separation.metrics import si_sdr_batch
-from hiaudio.studio.analyze import known_f0
 from hiaudio.train.config import TrainConfig
 from hiaudio.train.loop import Task
 

@@ -19,10 +19,11 @@ import gradio as gr
 import torch
 
 from hiaudio import audio
+from hiaudio.dsp import units
 from hiaudio.models.composer import PE_KINDS
-from hiaudio.studio import compose
+from hiaudio.studio import compose, compose_io
 from hiaudio.studio.compose_plots import piano_roll
-from hiaudio.ui.common import guard, limits_note, pcm16
+from hiaudio.ui.common import audio_file, guard, limits_note, result_player, safe_stem
 
 
 SING_RATE = 16000  # the sung choir's sample rate (the voice model's cost grows with it)
@@ -31,7 +32,10 @@ OFF = "(off)"
 PE_LABELS = {"none": "none", "sinusoidal": "absolute sinusoidal", "learned": "learned absolute",
              "rpe": "relative (RPE)", "s-ape": "structure-informed absolute (S-APE)",
              "s-rpe": "structure-informed relative (S-RPE)"}
-KEYS = [compose.key_name(pc, mode) for mode in ("major", "minor") for pc in range(12)]
+AUTO_KEY_LABEL = "auto (the opening's key)"
+KEYS = [(AUTO_KEY_LABEL, compose.AUTO_KEY)] + [(k, k) for k in (units.key_name(pc, mode) for mode in ("major", "minor")
+                                                               for pc in range(12))]
+ENCODINGS = [(PE_LABELS[pe], pe) for pe in PE_KINDS]  # the menu shows names, sends ids
 
 
 @dataclasses.dataclass
@@ -62,26 +66,28 @@ def _whole(value, name: str, lo: int, hi: int) -> int:
 
 
 def compose_one(pe: str, plan: compose.Plan, temperature: float, top_k: int, seed: int, prompt, folder: Path,
-                sing: bool, keep_order: bool = True) -> tuple:
-    """(figure, (rate, audio) or None, [MIDI, MusicXML, WAV paths], seconds) for one encoding."""
+                sing: bool, keep_order: bool = True, opening: str = "") -> tuple:
+    """(figure, audio file or None, [MIDI, MusicXML, WAV paths], seconds) for one encoding;
+    opening: the name of the MIDI file continued ("" for a fresh piece), in the file names."""
     started = time.perf_counter()
     grid = compose.sample(compose.load_composer(pe), plan, temperature, top_k,
                           torch.Generator().manual_seed(seed), prompt, keep_order=keep_order)
     compute_s = time.perf_counter() - started
-    stem = f"chorale_{pe}_seed{seed}"
-    files = [str(compose.write_midi(grid, folder / f"{stem}.mid")),
-             str(compose.write_musicxml(grid, plan, folder / f"{stem}.musicxml"))]
+    stem = f"{'continuation_of_' + opening if opening else 'chorale'}_{pe}_seed{seed}"
+    files = [str(compose_io.write_midi(grid, folder / f"{stem}.mid")),
+             str(compose_io.write_musicxml(grid, plan, folder / f"{stem}.musicxml"))]
     sung = None
     if sing:
-        wave = compose.sing_choir(grid, SING_RATE, seed=seed)
+        wave = compose_io.sing_choir(grid, SING_RATE, seed=seed)
         audio.save_wav(folder / f"{stem}.wav", wave, SING_RATE)
         files.append(str(folder / f"{stem}.wav"))
-        sung = (SING_RATE, pcm16(wave))
-    fig = piano_roll(grid, plan.bars_per_phrase, f"{PE_LABELS[pe]} — seed {seed}, {plan.key_name}")
+        sung = audio_file(SING_RATE, wave, stem)
+    title = f"{PE_LABELS[pe]} — seed {seed}, {plan.key_name}" + (f", continuing {opening}" if opening else "")
+    fig = piano_roll(grid, plan.bars_per_phrase, title, prompt_steps=0 if prompt is None else len(prompt))
     return fig, sung, files, compute_s
 
 
-@guard("Composing", "try again, or with fewer bars")
+@guard("Composing", "try again, or with fewer bars", outputs=8)
 def compose_pair(state: ComposeTab, pe_a: str, pe_b: str, bars, phrases, key: str, temperature, top_k, seed,
                  sing: bool, midi_path: str | None = None, keep_order: bool = True):
     """Returns (state, status, fig A, audio A, files A, fig B, audio B, files B); B stays empty when off."""
@@ -97,19 +103,13 @@ def compose_pair(state: ComposeTab, pe_a: str, pe_b: str, bars, phrases, key: st
     top_k = _whole(top_k, "Top-k", 0, 200)
     if temperature is None or not 0.05 <= float(temperature) <= 3.0:
         raise gr.Error(f"Temperature must be between 0.05 and 3; got {temperature}.")
-    prompt = None
-    if midi_path:
-        if bars < 2:
-            raise gr.Error("Continuing a MIDI file needs at least 2 bars: one of it and one new.")
-        prompt = compose.read_midi_prompt(midi_path, (bars - 1) * compose.STEPS_PER_BAR)
-        if not key:
-            key = compose.key_name(*compose.estimate_key(prompt))
-    plan = compose.Plan.make(bars, phrases, key or "C major")
+    plan, prompt = compose.plan_piece(bars, phrases, key or None, midi_path or None)
+    opening = safe_stem(midi_path) if midi_path else ""
     folder = state.new_folder()
     results, lines = [], []
     for pe in [pe_a] + ([pe_b] if pe_b in PE_KINDS else []):
         fig, sung, files, compute_s = compose_one(pe, plan, float(temperature), top_k, seed, prompt, folder, sing,
-                                                  bool(keep_order))
+                                                  bool(keep_order), opening)
         results.append((fig, sung, files))
         lines.append(f"{PE_LABELS[pe]}: written in {compute_s:.1f} s")
     while len(results) < 2:
@@ -129,13 +129,15 @@ def build_compose_tab() -> None:
         "and the key are planned in advance; each phrase ends on a fermata. Compare two encodings "
         "from the same seed; our voice model sings the result.")
     gr.Markdown(limits_note("composition", None, f"up to {MAX_TAB_BARS} bars; MIDI files up to "
-                            f"{compose.MAX_MIDI_BYTES / 2**20:.0f} MB"), elem_id="compose-limits")
+                            f"{compose_io.MAX_MIDI_BYTES / 2**20:.0f} MB"), elem_id="compose-limits")
     state = gr.State(ComposeTab(), delete_callback=delete_state)
     with gr.Row():
         with gr.Column():
-            pe_a = gr.Dropdown(list(PE_KINDS), value="s-ape", label="Encoding (left)", elem_id="compose-pe-a")
-            pe_b = gr.Dropdown([OFF, *PE_KINDS], value="learned", label="Encoding (right)", elem_id="compose-pe-b")
-            key = gr.Dropdown(KEYS, value="C major", label="Key", elem_id="compose-key")
+            pe_a = gr.Dropdown(ENCODINGS, value="s-ape", label="Encoding (left)", elem_id="compose-pe-a")
+            pe_b = gr.Dropdown([(OFF, OFF), *ENCODINGS], value="learned", label="Encoding (right)",
+                               elem_id="compose-pe-b")
+            key = gr.Dropdown(KEYS, value="C major", label="Key", info="auto: the key of the MIDI file continued",
+                              elem_id="compose-key")
         with gr.Column():
             bars = gr.Slider(2, MAX_TAB_BARS, value=8, step=1, label="Bars (4/4)", elem_id="compose-bars")
             phrases = gr.Slider(1, compose.MAX_PHRASES, value=4, step=1, label="Phrases (each ends on a fermata)",
@@ -155,10 +157,12 @@ def build_compose_tab() -> None:
         for side in ("a", "b"):
             with gr.Column():
                 outputs += [gr.Plot(label="Piano roll", elem_id=f"compose-roll-{side}"),
-                            gr.Audio(label="Sung", type="numpy", format="wav", interactive=False,
-                                     elem_id=f"compose-audio-{side}"),
+                            result_player("Sung", elem_id=f"compose-audio-{side}"),
                             gr.File(label="Downloads: MIDI, MusicXML, WAV", file_count="multiple",
                                     interactive=False, elem_id=f"compose-files-{side}")]
+    # a MIDI file to continue: its key by default ("auto"); without one, back to C major
+    midi.upload(lambda path: compose.AUTO_KEY, midi, key, api_visibility="private", show_progress="hidden")
+    midi.clear(lambda: "C major", None, key, api_visibility="private", show_progress="hidden")
     run.click(compose_pair, [state, pe_a, pe_b, bars, phrases, key, temperature, top_k, seed, sing, midi, keep_order],
               outputs,
               api_name="compose", concurrency_id="compose", concurrency_limit=1)

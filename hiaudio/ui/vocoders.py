@@ -16,7 +16,7 @@ import torch
 
 from hiaudio import audio
 from hiaudio.studio import vocode
-from hiaudio.ui.common import guard, limits_note, pcm16
+from hiaudio.ui.common import audio_file, check_upload, guard, limits_note, result_player
 
 
 MAX_VOCODE_S = 10.0  # the tab vocodes at most this much of a clip: all methods at 25 steps take ~25 s
@@ -38,11 +38,17 @@ def load_clip(path: str | None) -> tuple[np.ndarray, str]:
     return wave, f"{len(wave) / sr:.2f} s at {sr} Hz" + "".join(f"; {n}" for n in notes)
 
 
-@guard("Vocoding", "try again, or with fewer steps")
+def check_clip(path: str | None):
+    """On upload: is the file usable? -> (the upload, a status line), at once."""
+    return check_upload(path, audio.MAX_DURATION_S, target_sr=vocode.SAMPLE_RATE)
+
+
+@guard("Vocoding", "try again, or with fewer steps", outputs=2 + 2 * (1 + len(vocode.METHODS)))
 def vocode_clip(path: str | None, methods: list[str], n_steps: int, n_projected: int, n_iter: int,
                 seed: int):
     """Yields (table, status, original audio, original plot, audio_1, plot_1, ...) after the clip is
-    read and after each method, in METHODS order; outputs of methods not chosen stay empty."""
+    read and after each method, in METHODS order; outputs of methods not chosen stay empty. Every
+    mel is drawn on the original's colour scale, so their levels compare at a glance."""
     methods = [m for m in vocode.METHODS if m in (methods or [])]
     if not methods:
         raise gr.Error("Choose at least one method.")
@@ -51,7 +57,8 @@ def vocode_clip(path: str | None, methods: list[str], n_steps: int, n_projected:
     sr = vocode.SAMPLE_RATE
     slots: dict[str, tuple] = {m: (None, None) for m in vocode.METHODS}
     rows: list[list] = []
-    original = ((sr, pcm16(wave)), vocode.mel_figure(wave, "original"))
+    top_db = float(vocode.mel_db(wave).max())  # one colour scale for every mel: the original's
+    original = (audio_file(sr, wave, "original"), vocode.mel_figure(wave, "original", top_db=top_db))
 
     def outputs(status: str):
         table = pd.DataFrame(rows, columns=TABLE_HEADERS)
@@ -65,7 +72,7 @@ def vocode_clip(path: str | None, methods: list[str], n_steps: int, n_projected:
         label = METHOD_LABELS[method] + ("" if out.n_steps is None else f"-{out.n_steps}")
         rows.append([label, round(scores["pesq_wb"], 2), round(scores["stoi"], 3),
                      round(scores["log_mel_db"], 2), round(out.rtf, 2), round(out.compute_s, 2)])
-        slots[method] = ((sr, pcm16(out.audio)), vocode.mel_figure(out.audio, label))
+        slots[method] = (audio_file(sr, out.audio, label), vocode.mel_figure(out.audio, label, top_db=top_db))
         left = methods[i + 1:]
         status = f"{about}. " + (f"Next: {', '.join(METHOD_LABELS[m] for m in left)} ..." if left else "Done.")
         yield outputs(status)
@@ -113,11 +120,11 @@ def build_vocoders_tab() -> None:
     players, figures = [], []
     for name, label in [("original", "Original"), *METHOD_LABELS.items()]:
         with gr.Row():
-            players.append(gr.Audio(label=label, type="numpy", format="wav", interactive=False,
-                                    elem_id=f"vocoders-{name}-audio", scale=1))
+            players.append(result_player(label, elem_id=f"vocoders-{name}-audio", scale=1))
             figures.append(gr.Plot(label=f"{label}: mel", elem_id=f"vocoders-{name}-plot", scale=3))
     outputs = [table, status]
     for player, figure in zip(players, figures):
         outputs += [player, figure]
+    clip.upload(check_clip, clip, [clip, status], api_name="vocoders_check", show_progress="hidden")
     run.click(vocode_clip, [clip, methods, steps, projected, iters, seed], outputs, api_name="vocode",
               concurrency_id="vocoders", concurrency_limit=1)

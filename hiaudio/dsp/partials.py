@@ -1,0 +1,55 @@
+"""Where the partials of F0 tracks fall on an STFT's bins: sparse Hann-window kernels.
+
+A partial at fractional bin c spreads over the bins near c as the window's transform does;
+`comb_layout` keeps the 2 * LOBE_BINS bins nearest each partial, so a harmonic comb of
+V voices x K partials costs O(T * V * K * LOBE_BINS), not O(T * F * V * K). Used by the comb
+fit of the choir separation and by the separator network's comb magnitudes.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+# Bins each side of a partial's centre that its kernel covers (main lobe +-2, then side lobes):
+# 6 chosen on validation choirs (BENCHMARKS.md, choir separation, "Tuning log").
+LOBE_BINS = 6
+LAYOUT_CHUNK_FRAMES = 64  # `comb_layout` builds the kernels this many frames at a time
+
+
+def hann_kernel(offset_bins: torch.Tensor) -> torch.Tensor:
+    """|W(d)| / |W(0)| of a periodic Hann window at fractional bin offsets d (any shape).
+
+    W(d) = sinc(d) / (1 - d^2) (sinc(x) = sin(pi x) / (pi x)); 0.5 at d = +-1.
+    """
+    d = offset_bins.double()
+    den = 1.0 - d * d
+    near_pole = den.abs() < 1e-6
+    value = torch.sinc(d) / torch.where(near_pole, torch.ones_like(den), den)
+    return torch.where(near_pole, torch.full_like(d, 0.5), value).abs()
+
+
+def comb_layout(f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: int, lobe_bins: int = LOBE_BINS):
+    """Sparse comb kernels for F0 tracks f0_hz (V, T) (0 = silent).
+
+    Returns (index, weight): index (T, V, K, J) int64 bins, weight (T, V, K, J) float32 kernel
+    values (0 for partials above Nyquist, outside the spectrum or in silent frames), with the
+    J = 2 * lobe_bins bins nearest each partial's centre.
+    """
+    n_bins = n_fft // 2 + 1
+    f0_all = torch.as_tensor(np.asarray(f0_hz, dtype=np.float64)).T  # (T, V)
+    k = torch.arange(1, n_harmonics + 1, dtype=torch.float64)
+    j = torch.arange(-lobe_bins + 1, lobe_bins + 1, dtype=torch.float64)  # (J,)
+    shape = tuple(f0_all.shape) + (n_harmonics, len(j))
+    index_out = torch.empty(shape, dtype=torch.long)
+    weight_out = torch.empty(shape, dtype=torch.float32)
+    # frames in chunks: the float64 temporaries of a whole clip (tens of MB each) would set the
+    # fit's peak memory, which concurrent requests add up
+    for start in range(0, shape[0], LAYOUT_CHUNK_FRAMES):
+        f0 = f0_all[start:start + LAYOUT_CHUNK_FRAMES]
+        centre = f0[..., None] * k * n_fft / sample_rate  # (t, V, K) fractional bins
+        index = torch.floor(centre)[..., None] + j  # (t, V, K, J)
+        weight = hann_kernel(index - centre[..., None])
+        valid = (f0[..., None, None] > 0) & (centre[..., None] < n_bins - 2) & (index >= 0) & (index < n_bins)
+        weight_out[start:start + len(f0)] = torch.where(valid, weight, torch.zeros_like(weight))
+        index_out[start:start + len(f0)] = index.clamp(0, n_bins - 1)
+    return index_out, weight_out
