@@ -30,16 +30,25 @@ shipped checkpoints):
   Per encoding: the mean over seeds and the sample standard deviation over seeds.
 
 Part 2 -- the default sampler (`--target-pe`, default the shipped S-APE, the CLI's and the
-tab's default): `--target-pieces` pieces of 16 bars with `compose.sample`'s defaults as the CLI
-calls it (temperature 1, no top-k, range mask, voices kept in order), keys of the test chorales
-in turn, seeds 1000 + i; the targets' measures and the time to write 16 bars (torch on 1 thread,
-median). Then the same seed in two keys (G major and D minor, seeds 0-9): the estimated keys.
+tab's default): `--target-pieces` pieces of 16 bars with the default sampler as the CLI calls it
+(`compose.DEFAULT_TEMPERATURE`, `compose.DEFAULT_TOP_K`, range mask, voices kept in order), keys
+of the test chorales in turn, seeds 1000 + i -- the report set; then the same pieces with the
+constraints off (no range mask, no voice-order mask): the harmony the model writes by itself.
+Then the same seed in two keys (G major and D minor, seeds 0-9): the estimated keys.
+
+`--tune`: the sampler settings (temperature 0.8/0.9/1.0 x top-k 0/10) on the tuning set -- keys
+of the validation chorales, seeds 500 + i -- which chose the defaults. `--speed`: the time to
+write 16 bars (torch on 1 thread, median of `--speed-pieces`); run it on a quiet machine.
+`--merge a,b`: the comparison table from per-encoding results written by parallel runs
+(`scripts/composer_comparison.sh`).
 
 Results go to bench/results/composer.json with the date, machine and load average.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -148,26 +157,65 @@ def compare(args, test_grids, real) -> dict:
     return out
 
 
+def sampler_measures(pieces: list[dict], times_s: list[float] | None = None) -> dict:
+    per = [cm.piece_metrics(p["grid"], p["tonic"], p["mode"], p["ends"]) for p in pieces]
+    out = {"n_pieces": len(pieces), **{k: float(np.mean([m[k] for m in per])) for k in per[0]}}
+    if times_s:
+        out.update(generate_16_bars_median_s=float(np.median(times_s)), generate_16_bars_max_s=float(np.max(times_s)))
+    return out
+
+
+def tune(args, tuning_keys: list[tuple[int, str]]) -> dict:
+    """Sampler settings (temperature, top-k) on the tuning set: keys of the validation chorales,
+    seeds 500 + i -- never the report set's test keys and seeds 1000 + i. Constraints on, as the
+    CLI samples."""
+    model = compose.load_composer(args.target_pe)
+    out = {}
+    for temperature in (0.8, 0.9, 1.0):
+        for top_k in (0, 10):
+            pieces, _ = generate(model, tuning_keys, args.tune_pieces, seed0=500, temperature=temperature,
+                                 top_k=top_k, keep_order=True)
+            out[f"T{temperature}_k{top_k}"] = m = sampler_measures(pieces)
+            print(f"tuning T {temperature} top-k {top_k}: key close {m['key_close']:.3f}, cadence "
+                  f"{m['cadence_rate']:.3f}, parallels/100 {m['parallels_per_100_changes']:.2f}", flush=True)
+    return out
+
+
 def targets(args, real) -> dict:
-    """Part 2: the default sampler with the default model; the same seed in two keys."""
+    """Part 2: the default sampler with the default model, constraints on (as the CLI and the tab
+    sample) and off (what the model writes by itself); the same seed in two keys."""
     model = compose.load_composer(args.target_pe)
     keys = [(p["tonic"], p["mode"]) for p in real]
-    pieces, times_s = generate(model, keys, args.target_pieces, seed0=1000, keep_order=True)
-    per = [cm.piece_metrics(p["grid"], p["tonic"], p["mode"], p["ends"]) for p in pieces]
-    out = {"pe": args.target_pe, "n_pieces": len(pieces),
-           **{k: float(np.mean([m[k] for m in per])) for k in per[0]},
-           "generate_16_bars_median_s": float(np.median(times_s)), "generate_16_bars_max_s": float(np.max(times_s))}
+    sampler = {"temperature": compose.DEFAULT_TEMPERATURE, "top_k": compose.DEFAULT_TOP_K}
+    pieces, times_s = generate(model, keys, args.target_pieces, seed0=1000, keep_order=True, **sampler)
+    out = {"pe": args.target_pe, **sampler, **sampler_measures(pieces, times_s)}
+    free, _ = generate(model, keys, args.target_pieces, seed0=1000, keep_order=False, ranges=None, **sampler)
+    out["constraints_off"] = sampler_measures(free)
     two = []
     for seed in range(10):
         row = {"seed": seed}
         for key in TWO_KEYS:
             plan = compose.Plan.make(N_BARS, N_PHRASES, key)
-            grid = compose.sample(model, plan, generator=torch.Generator().manual_seed(seed), keep_order=True)
+            grid = compose.sample(model, plan, generator=torch.Generator().manual_seed(seed), keep_order=True,
+                                  **sampler)
             row[key] = units.key_name(*cm.estimate_key(grid))
+            row[key + " close"] = cm.estimate_key(grid) in cm.close_keys(plan.tonic_pc, plan.mode)
         two.append(row)
     out["two_keys"] = two
     out["two_keys_exact"] = float(np.mean([r[k] == k for r in two for k in TWO_KEYS]))
+    out["two_keys_close"] = float(np.mean([r[k + " close"] for r in two for k in TWO_KEYS]))
     return out
+
+
+def speed(args) -> dict:
+    """Seconds to write 16 bars with the default sampler, torch on 1 thread (run on a quiet machine)."""
+    model = compose.load_composer(args.target_pe)
+    sampler = {"temperature": compose.DEFAULT_TEMPERATURE, "top_k": compose.DEFAULT_TOP_K}
+    generate(model, [(0, "major")], 1, seed0=0, keep_order=True, **sampler)  # warm-up
+    _, times_s = generate(model, [(7, "major"), (2, "minor")], args.speed_pieces, seed0=2000, keep_order=True,
+                          **sampler)
+    return {"n_pieces": len(times_s), "median_s": float(np.median(times_s)), "max_s": float(np.max(times_s)),
+            "load_avg_1_min_after": round(os.getloadavg()[0], 2)}
 
 
 CURVE_STEPS = (100, 200, 300, 500, 700, 1000, 1300, 1600, 2000)
@@ -199,6 +247,16 @@ def curves(pattern: str, pes, seeds) -> tuple[dict, str]:
     return out, table
 
 
+def encoding_table(encodings: dict, real: dict) -> str:
+    """Per encoding: the mean over seeds, and below it the sample standard deviation."""
+    rows = []
+    for pe, r in encodings.items():
+        rows.append([f"{pe} (n={len(r['seeds'])})", *[r["mean"].get(k, float("nan")) for k in COLUMNS.values()]])
+        rows.append(["  +- sd", *[r["std"].get(k, float("nan")) for k in COLUMNS.values()]])
+    rows += [None, ["real (test)", *[real.get(k, float("nan")) for k in COLUMNS.values()]]]
+    return common.format_table(["encoding", *COLUMNS], rows, "{:.3f}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default="", help="run folder pattern with {pe} and {seed} (default: the shipped models)")
@@ -207,13 +265,19 @@ def main(argv=None) -> None:
     parser.add_argument("--pe", default=",".join(PE_KINDS), help="encodings to compare (comma-separated)")
     parser.add_argument("--target-pe", default="s-ape", help="the model of part 2 (shipped)")
     parser.add_argument("--target-pieces", type=int, default=48, help="pieces of part 2")
+    parser.add_argument("--tune", action="store_true", help="choose temperature and top-k on the tuning set")
+    parser.add_argument("--tune-pieces", type=int, default=24, help="pieces per setting when tuning")
+    parser.add_argument("--speed", action="store_true", help="time 16 bars (only on a quiet machine)")
+    parser.add_argument("--speed-pieces", type=int, default=10)
+    parser.add_argument("--merge", default="", help="build the comparison from these bench/results names instead")
     parser.add_argument("--skip-compare", action="store_true")
     parser.add_argument("--skip-targets", action="store_true")
     parser.add_argument("--curves", action="store_true", help="also tabulate the runs' training curves")
     parser.add_argument("--name", default="composer", help="bench/results/NAME.json")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    test_grids = [tokenize(c) for c in split_pieces(load_chorales(), "test")]
+    chorales = load_chorales()
+    test_grids = [tokenize(c) for c in split_pieces(chorales, "test")]
     real = real_pieces(test_grids)
     results = {"settings": {**vars(args), "bars": N_BARS, "phrases": N_PHRASES, "n_test_chorales": len(test_grids),
                             "n_real_pieces": len(real)},
@@ -221,23 +285,31 @@ def main(argv=None) -> None:
     if args.curves and args.runs:
         results["curves"], results["curves_table"] = curves(args.runs, args.pe.split(","), args.seeds.split(","))
         print(results["curves_table"])
-    if not args.skip_compare:
+    if args.tune:
+        tuning = real_pieces([tokenize(c) for c in split_pieces(chorales, "validation")])
+        results["tuning"] = tune(args, [(p["tonic"], p["mode"]) for p in tuning])
+    if args.speed:
+        results["speed"] = sp = speed(args)
+        print(f"16 bars, {sp['n_pieces']} pieces: median {sp['median_s']:.2f} s, max {sp['max_s']:.2f} s")
+    if args.merge:  # the per-encoding results of parallel runs (scripts/composer_comparison.sh)
+        results["encodings"] = {}
+        for name in args.merge.split(","):
+            results["encodings"].update(json.loads((common.RESULTS_DIR / f"{name}.json").read_text())["encodings"])
+    elif not args.skip_compare:
         results["encodings"] = compare(args, test_grids, real)
-        rows = []
-        for pe, r in results["encodings"].items():
-            rows.append([f"{pe} (n={len(r['seeds'])})", *[r["mean"].get(k, float("nan")) for k in COLUMNS.values()]])
-            rows.append(["  +- sd", *[r["std"].get(k, float("nan")) for k in COLUMNS.values()]])
-        rows += [None, ["real (test)", *[results["real"].get(k, float("nan")) for k in COLUMNS.values()]]]
-        results["table"] = common.format_table(["encoding", *COLUMNS], rows, "{:.3f}")
+    if "encodings" in results:
+        results["table"] = encoding_table(results["encodings"], results["real"])
         print(results["table"])
     if not args.skip_targets:
         results["targets"] = t = targets(args, real)
-        print(f"default sampler, {t['pe']}, {t['n_pieces']} pieces: key close {t['key_close']:.3f}, key exact "
-              f"{t['key_consistent']:.3f}, cadence {t['cadence_rate']:.3f}, parallels/100 changes "
-              f"{t['parallels_per_100_changes']:.2f}, out of range {t['out_of_range']:.2f}, crossings "
-              f"{t['crossings']:.2f}, 16 bars median {t['generate_16_bars_median_s']:.2f} s")
+        for label, m in [("constraints on", t), ("constraints off", t["constraints_off"])]:
+            print(f"default sampler (T {t['temperature']}, top-k {t['top_k']}), {t['pe']}, {m['n_pieces']} pieces, "
+                  f"{label}: key close {m['key_close']:.3f}, key exact {m['key_consistent']:.3f}, cadence "
+                  f"{m['cadence_rate']:.3f}, parallels/100 changes {m['parallels_per_100_changes']:.2f}, out of range "
+                  f"{m['out_of_range']:.2f}, crossings {m['crossings']:.2f}")
         for row in t["two_keys"]:
             print(f"  seed {row['seed']}: asked {' / '.join(TWO_KEYS)} -> {row[TWO_KEYS[0]]} / {row[TWO_KEYS[1]]}")
+        print(f"  same seed in two keys: exact {t['two_keys_exact']:.2f}, close {t['two_keys_close']:.2f}")
     path = common.write_results(args.name, results)
     print(f"wrote {path}")
 

@@ -82,8 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pe", choices=PE_KINDS, default="s-ape", help="positional encoding of the model")
     p.add_argument("--key", default=None, help="e.g. 'G major', 'F# minor', or 'auto': the key of --continue's "
                                                "opening (the default with --continue; else C major)")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (> 0)")
-    p.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest tokens (0 = all)")
+    p.add_argument("--temperature", type=float, default=compose.DEFAULT_TEMPERATURE,
+                   help=f"sampling temperature (> 0; default {compose.DEFAULT_TEMPERATURE})")
+    p.add_argument("--top-k", type=int, default=compose.DEFAULT_TOP_K,
+                   help=f"sample among the k likeliest tokens (0 = all; default {compose.DEFAULT_TOP_K})")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler")
     p.add_argument("--continue", dest="continue_midi", type=Path, help="a MIDI file whose opening the piece continues")
     p.add_argument("--wav", type=Path, help="also write the chorale sung by our voice model")

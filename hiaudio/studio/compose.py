@@ -46,6 +46,9 @@ from hiaudio.studio.compose_metrics import estimate_key, sounding
 
 MAX_BARS = 64  # the longest piece the studio and the CLI write (the bar label's table holds 64)
 MAX_PHRASES = 16
+# the default sampler (CLI, Compose tab, bench targets), chosen on the tuning set (BENCHMARKS.md, composer)
+DEFAULT_TEMPERATURE = 1.0
+DEFAULT_TOP_K = 0
 
 
 def asset_name(pe: str) -> str:
@@ -137,7 +140,7 @@ def _chord_of(pitches: tuple) -> int:
 
 
 @torch.inference_mode()
-def sample(model: Composer, plan: Plan, temperature: float = 1.0, top_k: int = 0,
+def sample(model: Composer, plan: Plan, temperature: float = DEFAULT_TEMPERATURE, top_k: int = DEFAULT_TOP_K,
            generator: torch.Generator | None = None, prompt: np.ndarray | None = None,
            ranges: dict = VOICE_RANGES, keep_order: bool = False) -> np.ndarray:
     """Write a chorale following `plan`: (plan.n_steps, 4) grid tokens, voices S A T B.
@@ -228,7 +231,7 @@ def plan_piece(n_bars: int, n_phrases: int | None = None, key: str | None = "C m
 
 
 def compose(pe: str = "s-ape", n_bars: int = 16, n_phrases: int | None = None, key: str | None = "C major",
-            temperature: float = 1.0, top_k: int = 0, seed: int = 0, prompt_midi=None,
+            temperature: float = DEFAULT_TEMPERATURE, top_k: int = DEFAULT_TOP_K, seed: int = 0, prompt_midi=None,
             keep_order: bool = True) -> tuple[np.ndarray, Plan]:
     """The one-call form: load the shipped model, plan (`plan_piece`), sample."""
     check_pe(pe)
@@ -239,7 +242,8 @@ def compose(pe: str = "s-ape", n_bars: int = 16, n_phrases: int | None = None, k
 
 
 def generate_files(out_midi, n_bars: int = 16, pe: str = "s-ape", seed: int = 0, n_phrases: int | None = None,
-                   key: str | None = "C major", temperature: float = 1.0, top_k: int = 0, wav=None,
+                   key: str | None = "C major", temperature: float = DEFAULT_TEMPERATURE,
+                   top_k: int = DEFAULT_TOP_K, wav=None,
                    musicxml=None, continue_midi=None, sample_rate: int = 22050,
                    tempo_qpm: float = DEFAULT_TEMPO_QPM, keep_order: bool = True, gm_wav=None) -> str:
     """What `python -m hiaudio generate` does: compose, write the files; returns a one-line summary."""
