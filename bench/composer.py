@@ -12,8 +12,8 @@ shipped checkpoints):
   the training window (`composer_task.sequence_nll`).
 * Generated vs real: `--n-pieces` chorales of 16 bars, each planned as 8 phrases of 2 bars (a
   fermata over each phrase's last half note) in the key of the i-th test chorale, sampled with
-  temperature 1, no top-k, seed i (the same seeds for every model), with the sampler's
-  constraints OFF (no range mask, no voice-order mask): what the model writes by itself. The
+  the default sampler's temperature and top-k (1.0 and 10), seed i (the same seeds for every
+  model), with the sampler's constraints OFF (no range mask, no voice-order mask): what the model writes by itself. The
   real set is the test chorales in 4/4, each from its first bar line, at most 16 bars. Metrics
   (`hiaudio.studio.compose_metrics`):
     - SSM dist: chroma self-similarity-matrix distance, the mean over (generated, real) pairs;
@@ -143,7 +143,8 @@ def compare(args, test_grids, real) -> dict:
             started = time.perf_counter()
             model, meta = load_run(path)
             nll = sequence_nll(model, test_grids)
-            pieces, _ = generate(model, keys, args.n_pieces, ranges=None, keep_order=False)
+            pieces, _ = generate(model, keys, args.n_pieces, temperature=compose.DEFAULT_TEMPERATURE,
+                                 top_k=compose.DEFAULT_TOP_K, ranges=None, keep_order=False)
             per_seed[seed] = {"test_nll_per_token": nll["nll_per_token"], **set_metrics(pieces, real),
                               "train_step": meta.get("metrics", {}).get("step"),
                               "val_loss": meta.get("metrics", {}).get("loss")}
