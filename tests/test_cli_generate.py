@@ -10,7 +10,7 @@ import soundfile as sf
 from hiaudio import cli
 from hiaudio.data.chorales import PARTS
 from hiaudio.data.tokens import VOICE_RANGES
-from hiaudio.studio import compose_io
+from hiaudio.studio import compose, compose_io
 
 
 def _cli(*args):
@@ -62,3 +62,8 @@ def test_cli_corrupt_midi_to_continue_exits_2(tmp_path, capsys):
     bad.write_bytes(b"\x00" * 100)
     code, err = _cli_in_process(capsys, "--out", str(tmp_path / "x.mid"), "--continue", str(bad))
     assert code == 2 and "not a readable MIDI" in err and not (tmp_path / "x.mid").exists()
+
+
+def test_cli_samples_with_the_default_sampler():
+    args = cli.build_parser().parse_args(["generate", "--out", "x.mid"])
+    assert (args.temperature, args.top_k) == (compose.DEFAULT_TEMPERATURE, compose.DEFAULT_TOP_K) == (1.0, 10)
