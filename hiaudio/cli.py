@@ -82,8 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pe", choices=PE_KINDS, default="s-ape", help="positional encoding of the model")
     p.add_argument("--key", default=None, help="e.g. 'G major', 'F# minor', or 'auto': the key of --continue's "
                                                "opening (the default with --continue; else C major)")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (> 0)")
-    p.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest tokens (0 = all)")
+    p.add_argument("--temperature", type=float, default=compose.DEFAULT_TEMPERATURE,
+                   help=f"sampling temperature (> 0; default {compose.DEFAULT_TEMPERATURE})")
+    p.add_argument("--top-k", type=int, default=compose.DEFAULT_TOP_K,
+                   help=f"sample among the k likeliest tokens (0 = all; default {compose.DEFAULT_TOP_K})")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler")
     p.add_argument("--continue", dest="continue_midi", type=Path, help="a MIDI file whose opening the piece continues")
     p.add_argument("--wav", type=Path, help="also write the chorale sung by our voice model")
@@ -143,6 +145,9 @@ def run(args: argparse.Namespace) -> None:
         print(f"{args.out}: {len(result.audio) / sr:.2f} s at {sr} Hz by {result.label}, "
               f"real-time factor {result.rtf:.2f}")
     elif args.command == "generate":
+        if args.key == compose.AUTO_KEY and args.continue_midi is None:
+            raise ValueError("--key auto reads the key of the MIDI opening given by --continue; give --continue "
+                             "FILE or a key such as 'G major'")
         print(compose.generate_files(args.out, args.bars, args.pe, args.seed, args.phrases, args.key,
                                      args.temperature, args.top_k, args.wav, args.xml, args.continue_midi,
                                      keep_order=not args.allow_crossings, gm_wav=args.gm_wav))

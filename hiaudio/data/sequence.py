@@ -14,11 +14,11 @@ the key token (`key_token`: tonic and mode) lets the sampler ask for a key.
 
 Structure labels. Each token has, as small integers: `bar` (bars since the piece's first
 step, the pickup bar being 0), `position` (16ths since the bar's nominal start), `phrase` (phrases since
-the piece's start), `fermata` (the soprano holds a fermata at this step), `voice` (0..3, and
-KEY_VOICE for the key token) and `chord` (template-matched chord of the *previous* step,
-`chords.py`). The model predicts token i+1 from tokens 0..i, and the labels it is given at
-input i are those of token i+1 -- the slot it is about to fill. Bar, position, phrase, fermata
-and voice of every slot are planned before sampling (`plan_steps` from a phrase layout), so a
+the piece's start), `fermata` (the soprano holds a fermata at this step), `to_end` (16ths left in
+the phrase: 0 on its last step, clipped at 32), `voice` (0..3, and KEY_VOICE for the key token)
+and `chord` (template-matched chord of the *previous* step, `chords.py`). The model predicts token i+1 from tokens 0..i, and the labels it is given at
+input i are those of token i+1 -- the slot it is about to fill. Bar, position, phrase, fermata,
+to_end and voice of every slot are planned before sampling (`plan_steps` from a phrase layout), so a
 generated chorale can be told where its cadences fall; the chord of the previous step is known
 once that step is written, so it needs no plan. Values beyond each label's table are clipped
 (`LABEL_SIZES`).
@@ -44,7 +44,9 @@ KEY_VOICE = N_VOICES  # the voice label of the key token
 STEPS_PER_BAR = 16  # of the layouts the sampler plans (4/4); the corpus also holds 3/4 and 3/2
 
 # number of values of each label; larger values are clipped to the last one
-LABEL_SIZES = {"bar": 64, "position": 48, "phrase": 32, "fermata": 2, "voice": N_VOICES + 1,
+# to_end: where the cadence falls. With fermata alone S-APE wrote I or V at 58 % of the planned
+# phrase ends against 37 % at other beats (Bach 70 / 45 %): it knew the phrase ended, not when.
+LABEL_SIZES = {"bar": 64, "position": 48, "phrase": 32, "fermata": 2, "to_end": 33, "voice": N_VOICES + 1,
                "chord": chords.N_CHORDS}
 LABELS = tuple(LABEL_SIZES)
 
@@ -62,6 +64,7 @@ class StepLabels:
     position: np.ndarray  # (N,) 16ths since the bar's nominal start
     phrase: np.ndarray  # (N,) phrases since the first step
     fermata: np.ndarray  # (N,) 1 where the soprano holds a fermata
+    to_end: np.ndarray  # (N,) steps left in the phrase after this one (0 on its last step)
 
     @property
     def n_steps(self) -> int:
@@ -71,11 +74,20 @@ class StepLabels:
         return StepLabels(*(x[a:b] for x in dataclasses.astuple(self)))
 
 
+def steps_to_phrase_end(phrase: np.ndarray) -> np.ndarray:
+    """(N,) phrase index per step -> steps left in each step's phrase after it (0 on its last step)."""
+    phrase = np.asarray(phrase)
+    n = len(phrase)
+    last = np.append(np.flatnonzero(np.diff(phrase)), n - 1)  # (phrases,) last step of each phrase run
+    run_end = last[np.searchsorted(last, np.arange(n))]  # (N,) last step of the run each step is in
+    return (run_end - np.arange(n)).astype(np.int64)
+
+
 def grid_steps(grid: ChoraleGrid) -> StepLabels:
     """The grid's own structure labels, counted from its first step."""
     return StepLabels(bar=(grid.bar - grid.bar[0]).astype(np.int64), position=grid.position.astype(np.int64),
                       phrase=(grid.phrase - grid.phrase[0]).astype(np.int64),
-                      fermata=grid.fermata.astype(np.int64))
+                      fermata=grid.fermata.astype(np.int64), to_end=steps_to_phrase_end(grid.phrase))
 
 
 def plan_steps(bars_per_phrase: list[int], fermata_steps: int = 8) -> StepLabels:
@@ -92,7 +104,8 @@ def plan_steps(bars_per_phrase: list[int], fermata_steps: int = 8) -> StepLabels
     fermata = np.zeros(n, np.int64)
     for e in ends:
         fermata[e - fermata_steps:e] = 1
-    return StepLabels(bar=bar, position=step % STEPS_PER_BAR, phrase=phrase_of_bar[bar], fermata=fermata)
+    return StepLabels(bar=bar, position=step % STEPS_PER_BAR, phrase=phrase_of_bar[bar], fermata=fermata,
+                      to_end=steps_to_phrase_end(phrase_of_bar[bar]))
 
 
 def token_labels(steps: StepLabels, step_chords: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -106,7 +119,7 @@ def token_labels(steps: StepLabels, step_chords: np.ndarray | None = None) -> di
     if step_chords is not None and n > 1:
         prev[1:] = np.asarray(step_chords[:n - 1], np.int64)
     per_step = {"bar": steps.bar, "position": steps.position, "phrase": steps.phrase,
-                "fermata": steps.fermata, "chord": prev}
+                "fermata": steps.fermata, "to_end": steps.to_end, "chord": prev}
     out = {}
     for name, values in per_step.items():
         v = np.repeat(np.asarray(values, np.int64), N_VOICES)  # (4N,) same for the 4 voices of a step

@@ -46,6 +46,11 @@ from hiaudio.studio.compose_metrics import estimate_key, sounding
 
 MAX_BARS = 64  # the longest piece the studio and the CLI write (the bar label's table holds 64)
 MAX_PHRASES = 16
+# the default sampler (CLI, Compose tab, bench targets), chosen on the tuning set (validation keys,
+# seeds 500+): all six of T 0.8/0.9/1.0 x top-k 0/10 met the targets; T 1.0 / top-k 10 had the most
+# cadences on I or V (0.68) and the fewest parallels (1.52 per 100 changes) (BENCHMARKS.md, composer)
+DEFAULT_TEMPERATURE = 1.0
+DEFAULT_TOP_K = 10
 
 
 def asset_name(pe: str) -> str:
@@ -101,12 +106,13 @@ class Plan:
         return key_name(self.tonic_pc, self.mode)
 
 
-def range_mask(vocab_size: int = SEQ_VOCAB_SIZE, ranges: dict = VOICE_RANGES) -> torch.Tensor:
-    """(4, V) bool: the tokens each voice may write (REST, HOLD, pitches in its range; no key tokens)."""
+def range_mask(vocab_size: int = SEQ_VOCAB_SIZE, ranges: dict | None = VOICE_RANGES) -> torch.Tensor:
+    """(4, V) bool: the tokens each voice may write (REST, HOLD, pitches in its range; no key tokens).
+    ranges=None: every MIDI pitch (the range constraint off, to measure the model alone)."""
     allowed = torch.zeros(N_VOICES, vocab_size, dtype=torch.bool)
     allowed[:, [REST, HOLD]] = True
     for v, part in enumerate(PARTS):
-        lo, hi = ranges[part]
+        lo, hi = ranges[part] if ranges is not None else (0, 127)
         allowed[v, PITCH_OFFSET + lo:PITCH_OFFSET + hi + 1] = True
     return allowed
 
@@ -136,13 +142,14 @@ def _chord_of(pitches: tuple) -> int:
 
 
 @torch.inference_mode()
-def sample(model: Composer, plan: Plan, temperature: float = 1.0, top_k: int = 0,
+def sample(model: Composer, plan: Plan, temperature: float = DEFAULT_TEMPERATURE, top_k: int = DEFAULT_TOP_K,
            generator: torch.Generator | None = None, prompt: np.ndarray | None = None,
            ranges: dict = VOICE_RANGES, keep_order: bool = False) -> np.ndarray:
     """Write a chorale following `plan`: (plan.n_steps, 4) grid tokens, voices S A T B.
 
     prompt: (M, 4) grid tokens that open the piece (fed, not sampled; M <= plan.n_steps).
     temperature > 0 divides the logits; top_k > 0 keeps that many most likely tokens.
+    ranges: each voice's MIDI range (pitches outside are masked); None lifts the constraint.
     keep_order: a voice never sounds above the voice above it (no crossings): pitches above it
     are masked, and so is holding a note that would now cross.
     """
@@ -226,7 +233,7 @@ def plan_piece(n_bars: int, n_phrases: int | None = None, key: str | None = "C m
 
 
 def compose(pe: str = "s-ape", n_bars: int = 16, n_phrases: int | None = None, key: str | None = "C major",
-            temperature: float = 1.0, top_k: int = 0, seed: int = 0, prompt_midi=None,
+            temperature: float = DEFAULT_TEMPERATURE, top_k: int = DEFAULT_TOP_K, seed: int = 0, prompt_midi=None,
             keep_order: bool = True) -> tuple[np.ndarray, Plan]:
     """The one-call form: load the shipped model, plan (`plan_piece`), sample."""
     check_pe(pe)
@@ -237,7 +244,8 @@ def compose(pe: str = "s-ape", n_bars: int = 16, n_phrases: int | None = None, k
 
 
 def generate_files(out_midi, n_bars: int = 16, pe: str = "s-ape", seed: int = 0, n_phrases: int | None = None,
-                   key: str | None = "C major", temperature: float = 1.0, top_k: int = 0, wav=None,
+                   key: str | None = "C major", temperature: float = DEFAULT_TEMPERATURE,
+                   top_k: int = DEFAULT_TOP_K, wav=None,
                    musicxml=None, continue_midi=None, sample_rate: int = 22050,
                    tempo_qpm: float = DEFAULT_TEMPO_QPM, keep_order: bool = True, gm_wav=None) -> str:
     """What `python -m hiaudio generate` does: compose, write the files; returns a one-line summary."""

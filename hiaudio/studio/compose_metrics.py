@@ -11,11 +11,14 @@ Per piece (bars are 16 steps of 4/4; a real chorale's bars come from its own lab
   * pitch-class histogram, transposed so that the piece's key tonic is 0 (so pieces in
     different keys compare); `histogram_overlap` = sum of the element-wise minimum.
   * key (Krumhansl-Schmuckler with the Krumhansl-Kessler profiles): a piece is key-consistent
-    when its estimated key equals the key it was asked for (or annotated with).
+    when its estimated key equals the key it was asked for (or annotated with), and in a close
+    key when the estimate is that key, its relative, or its dominant or subdominant key in the
+    same mode (`close_keys`; issue 19's measure).
   * voice-leading faults, per 100 steps: voice crossings (a lower voice above the next
     higher one at a step), parallel fifths and octaves between any two voices (both move in the
     same direction from one chord change to the next and keep a perfect fifth / octave or
-    unison, compound or not) and out-of-range notes (`VOICE_RANGES`).
+    unison, compound or not) and out-of-range notes (`VOICE_RANGES`); the parallels also per
+    100 chord changes (steps where some voice starts a note), the unit issue 19's target uses.
   * cadences: at each planned phrase end, is the chord sounding on the fermata the tonic or
     the dominant of the key (a full or half cadence)? A structure metric the labels ask for.
 """
@@ -117,6 +120,13 @@ def estimate_key(grid: np.ndarray) -> tuple[int, str]:
     return units.estimate_key(chroma_per_step(grid).sum(0))
 
 
+def close_keys(tonic_pc: int, mode: str) -> set[tuple[int, str]]:
+    """The key and its closest relatives: relative major/minor, dominant and subdominant (same mode)."""
+    t = int(tonic_pc) % 12
+    relative = ((t + 9) % 12, "minor") if mode == "major" else ((t + 3) % 12, "major")
+    return {(t, mode), relative, ((t + 7) % 12, mode), ((t + 5) % 12, mode)}
+
+
 def voice_leading_faults(grid: np.ndarray, ranges: dict = VOICE_RANGES) -> dict:
     """Counts per 100 steps: crossings, parallel fifths, parallel octaves, out-of-range notes."""
     p = sounding(grid)  # (N, 4)
@@ -143,8 +153,10 @@ def voice_leading_faults(grid: np.ndarray, ranges: dict = VOICE_RANGES) -> dict:
         pitches = np.asarray(grid)[starts[:, v], v] - PITCH_OFFSET
         out_of_range += int(((pitches < lo) | (pitches > hi)).sum())
     scale = 100.0 / n
+    per_change = 100.0 / max(len(change) - 1, 1)
     return {"crossings": crossings * scale, "parallel_fifths": fifths * scale,
-            "parallel_octaves": octaves * scale, "out_of_range": out_of_range * scale}
+            "parallel_octaves": octaves * scale, "out_of_range": out_of_range * scale,
+            "parallels_per_100_changes": (fifths + octaves) * per_change}
 
 
 def cadence_rate(grid: np.ndarray, phrase_end_steps, tonic_pc: int, mode: str) -> float:
@@ -165,6 +177,7 @@ def piece_metrics(grid: np.ndarray, tonic_pc: int, mode: str, phrase_end_steps=(
     est = estimate_key(grid)
     return {"chroma_similarity": chroma_similarity(grid), "grooving_similarity": grooving_similarity(grid),
             "note_density": note_density(grid), "key_consistent": float(est == (tonic_pc % 12, mode)),
+            "key_close": float(est in close_keys(tonic_pc, mode)),
             "cadence_rate": cadence_rate(grid, phrase_end_steps, tonic_pc, mode) if len(phrase_end_steps) else float("nan"),
             **voice_leading_faults(grid)}
 

@@ -142,9 +142,9 @@ def build_compose_tab() -> None:
             bars = gr.Slider(2, MAX_TAB_BARS, value=8, step=1, label="Bars (4/4)", elem_id="compose-bars")
             phrases = gr.Slider(1, compose.MAX_PHRASES, value=4, step=1, label="Phrases (each ends on a fermata)",
                                 elem_id="compose-phrases")
-            temperature = gr.Slider(0.1, 2.0, value=0.9, step=0.05, label="Temperature", elem_id="compose-temperature")
+            temperature = gr.Slider(0.1, 2.0, value=compose.DEFAULT_TEMPERATURE, step=0.05, label="Temperature", elem_id="compose-temperature")
         with gr.Column():
-            top_k = gr.Slider(0, 50, value=0, step=1, label="Top-k (0 = all tokens)", elem_id="compose-top-k")
+            top_k = gr.Slider(0, 50, value=compose.DEFAULT_TOP_K, step=1, label="Top-k (0 = all tokens)", elem_id="compose-top-k")
             seed = gr.Number(0, precision=0, label="Seed", elem_id="compose-seed")
             sing = gr.Checkbox(True, label="Sing it (our voice model, a vowel per voice)", elem_id="compose-sing")
             keep_order = gr.Checkbox(True, label="Keep voices in order (no crossings)", elem_id="compose-order")
