@@ -30,14 +30,13 @@ import dataclasses
 import numpy as np
 import torch
 
-from hiaudio import checkpoints
 from hiaudio.data.chorales import CORPUS_VERSION, load_chorales
 from hiaudio.data.dataset import split_pieces
 from hiaudio.data.sequence import LABELS, N_VOICES, to_sequence
 from hiaudio.data.tokens import random_transposition, tokenize
 from hiaudio.models.composer import Composer
 from hiaudio.train.config import TrainConfig
-from hiaudio.train.loop import Task
+from hiaudio.train.loop import Task, start_from
 
 DATA_VERSION = f"{CORPUS_VERSION}+sequence-v2"  # v2: the to_end label
 MIN_WINDOW_STEPS = 32  # a training window starts no later than two 4/4 bars before the end
@@ -64,8 +63,6 @@ class Config(TrainConfig):
     voice_pairs: bool = True  # the learned voice-pair interval bias on the output (hiaudio.models.composer)
     max_steps: int = 128  # grid steps per window (8 bars of 4/4): 1 + 4 * 128 = 513 tokens of context
     threads: int = 1  # torch CPU threads (the machine is shared; pools stall under contention)
-    init_from: str = ""  # start from these weights (e.g. assets/composer_s-ape.pt; same model settings);
-    # a run's own out_dir/last.pt still takes precedence when it exists (resume)
 
 
 class ChoraleSequences(torch.utils.data.Dataset):
@@ -148,12 +145,8 @@ def build(cfg: Config) -> Task:
         return {f"val_{k}": v for k, v in sequence_nll(model, val, cfg.max_steps, cfg.batch_size).items()}
 
     model = Composer(**kwargs)
-    if cfg.init_from:
-        start = checkpoints.read_checkpoint(cfg.init_from)
-        if start.get("model") != "composer" or start["kwargs"] != kwargs:
-            raise ValueError(f"{cfg.init_from} holds a {start.get('model')} model with settings {start['kwargs']}, "
-                             f"not {kwargs}; set the same pe, sizes and key_conditioning")
-        model.load_state_dict(start["state"])
+    if cfg.init_from:  # e.g. assets/composer_s-ape.pt (the same pe, sizes and key conditioning)
+        start_from(model, cfg.init_from, "composer")
     return Task(model=model, model_name="composer", model_kwargs=kwargs,
                 train_set=ChoraleSequences(train, cfg.max_steps, random=True),
                 val_set=ChoraleSequences(val, cfg.max_steps, random=False),
