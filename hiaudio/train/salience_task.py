@@ -153,8 +153,9 @@ def build(cfg: Config) -> Task:
         device = next(model.parameters()).device
         tp = n_est = n_ref = found = 0
         for ds in val:
+            frames = _Frames([ds], None, cfg.seed, sung=sung)
             for i in range(min(cfg.n_eval, len(ds))):
-                mix, f0 = _Frames([ds], None, cfg.seed, sung=sung)[i]
+                mix, f0 = frames[i]
                 sal = model.salience(mix.to(device)).cpu()
                 a, b, c = multipitch_scores(sal, f0)
                 tp, n_est, found = tp + a, n_est + b, found + c
