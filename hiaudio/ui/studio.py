@@ -52,4 +52,8 @@ def launch_options() -> dict:
     """demo.launch keyword arguments shared by `python app.py` and the tests."""
     return {"ssr_mode": False, "max_file_size": audio.MAX_UPLOAD_BYTES,
             "state_session_capacity": SESSION_CAPACITY, "allowed_paths": [str(EXAMPLES_DIR)],
-            "js": KEYBOARD_JS}  # arrow keys on a slider render, as a mouse release does
+            "js": KEYBOARD_JS,  # arrow keys on a slider render, as a mouse release does
+            # gradio's run history keeps each of a browser's last 100 runs, plots included, in its
+            # localStorage, re-read and re-written several times per run: with a session of moves
+            # it cost the page ~0.1 s per move (bench/browser_roundtrip.py). Edits have undo.
+            "run_history": False}

@@ -73,6 +73,10 @@ def test_upload_analyze_transpose(page):
     after = page.evaluate(F0_TRACES)
     cents = 1200 * np.log2(_median_hz(after["edited"]) / _median_hz(after["original"]))
     assert abs(cents - 300) < 10, cents
+    # the browser keeps no copy of the runs: gradio's run history re-wrote every run's inputs and
+    # outputs (plots too) into localStorage on each move, and slowed each move as it grew
+    history = page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('gradio:run-history'))")
+    assert history == []
 
     # Original/Edited switches the player between two different files
     edited_url = page.evaluate(OUTPUT_URL)
