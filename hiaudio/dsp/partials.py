@@ -13,6 +13,7 @@ import torch
 # Bins each side of a partial's centre that its kernel covers (main lobe +-2, then side lobes):
 # 6 chosen on validation choirs (BENCHMARKS.md, choir separation, "Tuning log").
 LOBE_BINS = 6
+LOBE_SD_BINS = 0.6  # the Hann main lobe's own spread: its power-weighted sd is 0.57 bins
 LAYOUT_CHUNK_FRAMES = 64  # `comb_layout` builds the kernels this many frames at a time
 
 
@@ -28,9 +29,13 @@ def hann_kernel(offset_bins: torch.Tensor) -> torch.Tensor:
     return torch.where(near_pole, torch.full_like(d, 0.5), value).abs()
 
 
-def comb_layout(f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: int, lobe_bins: int = LOBE_BINS):
+def comb_layout(f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: int, lobe_bins: int = LOBE_BINS,
+                spread_cents: float = 0.0):
     """Sparse comb kernels for F0 tracks f0_hz (V, T) (0 = silent).
 
+    spread_cents > 0 widens each lobe for a section rather than one singer: singers spread by
+    ~spread_cents (sd) about the track's F0 spread partial k over k times as many Hz, which adds
+    in quadrature to the lobe's own width (LOBE_SD_BINS); the kernel keeps its peak of 1.
     Returns (index, weight): index (T, V, K, J) int64 bins, weight (T, V, K, J) float32 kernel
     values (0 for partials above Nyquist, outside the spectrum or in silent frames), with the
     J = 2 * lobe_bins bins nearest each partial's centre.
@@ -48,7 +53,11 @@ def comb_layout(f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: in
         f0 = f0_all[start:start + LAYOUT_CHUNK_FRAMES]
         centre = f0[..., None] * k * n_fft / sample_rate  # (t, V, K) fractional bins
         index = torch.floor(centre)[..., None] + j  # (t, V, K, J)
-        weight = hann_kernel(index - centre[..., None])
+        offset = index - centre[..., None]
+        if spread_cents > 0:
+            spread_bins = centre * (spread_cents / 1200 * np.log(2))  # (t, V, K)
+            offset = offset / torch.sqrt(1 + (spread_bins / LOBE_SD_BINS) ** 2)[..., None]
+        weight = hann_kernel(offset)
         valid = (f0[..., None, None] > 0) & (centre[..., None] < n_bins - 2) & (index >= 0) & (index < n_bins)
         weight_out[start:start + len(f0)] = torch.where(valid, weight, torch.zeros_like(weight))
         index_out[start:start + len(f0)] = index.clamp(0, n_bins - 1)

@@ -49,6 +49,9 @@ UNMODELLED_FLOOR = 1e-6  # share of bins no comb covers, times each voice's fram
 UNISON_CENTS = 50.0  # two voices closer than this sing one pitch (`tie_unisons`: 13.46 -> 14.18 dB)
 LEVEL_SMOOTH_FRAMES = 21  # Hann smoothing of a level within its note (~340 ms; 14.16 -> 14.65 dB)
 RELEASE_TRACKS = 2  # release tracks per voice: a tail rings on under the next note's (15.17 -> 15.59 dB)
+# each partial's lobe widened for a section of singers spread by this many cents (`comb_layout`);
+# tuning set, with the score: 0 -> 5.77 dB, 15 -> 5.99, 25 -> 6.20, 40 -> 6.18, 60 -> 5.89
+SECTION_SPREAD_CENTS = 25.0
 UNISON_CONTEXT_FRAMES = 120  # frames each side of a unison (about 2 s at a 16 ms hop) that say how its voices are balanced
 
 
@@ -193,7 +196,7 @@ def decay_within_notes(level: torch.Tensor, segments) -> torch.Tensor:
 def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: int = 40,
               n_iter: int = N_ITER, release_frames: int = 0, lobe_bins: int = LOBE_BINS,
               bands_per_octave: float = BANDS_PER_OCTAVE, level_smooth_frames: int = LEVEL_SMOOTH_FRAMES,
-              device: torch.device | str | None = None) -> np.ndarray:
+              spread_cents: float = SECTION_SPREAD_CENTS, device: torch.device | str | None = None) -> np.ndarray:
     """Fit every voice's comb to a mixture magnitude; -> each voice's modelled magnitude (V, F, T).
 
     mag: (F, T) mixture STFT magnitude (F = n_fft // 2 + 1). f0_hz: (V, T) each voice's F0 at
@@ -203,7 +206,8 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
     release_frames > 0 each voice also gets RELEASE_TRACKS release tracks (`release_tracks`): its
     ended notes, with the voice's envelope and a level of their own, for that many frames after
     each change.
-    Each track's level is smoothed within its notes after every update (`smooth_within_notes`),
+    Each partial's lobe is widened as a section of singers spread by spread_cents widens it
+    (`comb_layout`; 0: one singer's lobe). Each track's level is smoothed within its notes after every update (`smooth_within_notes`),
     and a release track's level may only fall (`decay_within_notes`). The updates run on
     `device` (the CPU by default); the models come back as numpy arrays.
     """
@@ -217,7 +221,7 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
         f0_hz = np.concatenate([f0_hz, *held])
         owner = np.tile(owner, 1 + len(held))
     n_tracks = f0_hz.shape[0]
-    index, weight = (t.to(device) for t in comb_layout(f0_hz, sample_rate, n_fft, n_harmonics, lobe_bins))  # (T, V', K, J)
+    index, weight = (t.to(device) for t in comb_layout(f0_hz, sample_rate, n_fft, n_harmonics, lobe_bins, spread_cents))  # (T, V', K, J)
     flat = (index + n_bins * torch.arange(n_frames, device=device)[:, None, None, None]).reshape(-1)  # into (T*F,)
     weight_sum = weight.sum(-1) + EPS  # (T, V', K)
 
