@@ -2,8 +2,9 @@
 
 The salience networks (`hiaudio.models.salience`, trained on our rendered chorales; the mean of
 the shipped ones) say which pitches sound in each 5 ms frame. Blind, `multif0.assign_voices`
-decodes the parts top-down with range, ordering and continuity priors (Viterbi), octave slips
-are folded back and each part is re-read on the salience ridge near it. With a score, each
+decodes the parts from the outside in (bass, soprano, tenor, alto) with range, ordering and
+continuity priors (Viterbi), octave slips are folded back and each part is re-read on the
+salience ridge near it. With a score, each
 part's F0 is the salience ridge nearest the score's note, within SCORE_TOLERANCE_CENTS (so
 intonation, vibrato and glides are the singer's, not the score's); where the ridge is too weak
 the score's pitch is kept. Then each part's F0 is re-read to a few cents by a harmonic sum on
@@ -49,10 +50,10 @@ MIN_LINE_SHARE = 0.15  # n lines are sung if at least this share of the sounding
 # STFT fits or of the three salience models: leave-one-family-out on the tuning set, the parts
 # left unwarned were below the mixture 40-100 % of the time; BENCHMARKS.md, "Confidence"). So a
 # blind part's confidence is the share of that part's stems that beat the mixture on the tuning
-# set (18 excerpts, salience_choirs.pt), and every blind result carries BLIND_WARNING.
-BLIND_PART_CONFIDENCE = (0.78, 0.33, 0.44, 0.67)  # soprano, alto, tenor, bass (top-down)
+# set (18 excerpts, salience_choirs.pt, multif0.DECODE_ORDER), and every blind result carries BLIND_WARNING.
+BLIND_PART_CONFIDENCE = (0.67, 0.44, 0.72, 0.72)  # soprano, alto, tenor, bass (top-down)
 BLIND_WARNING = ("Blind separation: each part's line is guessed from the mixture alone, and on choirs unlike our "
-                 "training renders about half of the stems came out worse than the mixture itself (confidence: {parts}). "
+                 "training renders about a third of the stems came out worse than the mixture itself (confidence: {parts}). "
                  "Give the score (MIDI or MusicXML) for stems you can rely on.")
 # With the score, a part's confidence is the share of its scored frames where a salience ridge
 # was found near the score's note (`score_support`). On the tuning set with the right score, 64

@@ -30,3 +30,26 @@ def test_decoder_assigns_two_ridges_to_their_parts():
     assert has_low.mean() > 0.95
     assert np.all(f0_4[:, :150][1:] <= f0_4[0, :150] + 1e-6)  # no part above the soprano
     assert hz[0] == pytest.approx(50.0)
+
+
+def test_a_missing_soprano_ridge_costs_only_the_soprano():
+    """Four steady lines, the soprano's ridge gone for the middle half: decoded top-down the
+    soprano took the alto's line there, the alto the tenor's, the tenor the bass's. From the
+    outside in, only the soprano is lost (there it may double the alto: a unison it cannot rule out)."""
+    t_len = 400
+    sal = np.full((t_len, N_BINS), 0.01)
+    lines = {"soprano": 523.25, "alto": 392.0, "tenor": 261.63, "bass": 130.81}  # C5 G4 C4 C3
+    for part, f in lines.items():
+        frames = np.arange(t_len)
+        if part == "soprano":
+            frames = frames[(frames < 100) | (frames >= 300)]
+        b = int(round(1200 * np.log2(f / 50.0) / 20))
+        for dk, val in ((-1, 0.5), (0, 0.95), (1, 0.5)):
+            sal[frames, b + dk] = val
+    f0 = assign_voices(sal, 4)
+    gap = slice(120, 280)
+    for v, (part, f) in enumerate(lines.items()):
+        if part == "soprano":
+            continue
+        cents = np.abs(1200 * np.log2(np.maximum(f0[v, gap], 1e-3) / f))
+        assert np.mean(cents < 25) > 0.95, part
