@@ -207,8 +207,9 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
     ended notes, with the voice's envelope and a level of their own, for that many frames after
     each change.
     Each partial's lobe is widened as a section of singers spread by spread_cents widens it
-    (`comb_layout`; 0: one singer's lobe). Each track's level is smoothed within its notes after every update (`smooth_within_notes`),
-    and a release track's level may only fall (`decay_within_notes`). The updates run on
+    (`comb_layout`; 0: one singer's lobe). Each track's level is smoothed within its notes after
+    every update (`smooth_within_notes`), and a release track's level may only fall
+    (`decay_within_notes`). The updates run on
     `device` (the CPU by default); the models come back as numpy arrays.
     """
     device = torch.device(device or "cpu")
