@@ -41,7 +41,7 @@ from hiaudio.data import report_set  # noqa: E402
 from hiaudio.models import salience as salience_model  # noqa: E402
 from hiaudio.separation import (mixture_baseline, oracle_ratio_mask, pitch_scores,  # noqa: E402
                                 score_informed_nmf, si_sdr_batch)
-from hiaudio.separation.choir import PARTS, SAMPLE_RATE, separate_choir  # noqa: E402
+from hiaudio.separation.choir import SAMPLE_RATE, separate_choir  # noqa: E402
 
 METHODS = {  # key -> row label
     "ours_score": "ours, with the score",
@@ -86,22 +86,20 @@ def evaluate(ex, assets=salience_model.ASSETS) -> dict:
                       if (ex.f0_sung_hz[v] > 0).any() else float("nan") for v in range(n_parts)]
     return {"si_sdr_db": {k: si_sdr_batch(e, stems).tolist() for k, e in est.items()}, "pitch": pitch,
             "blind_warnings": list(blind.warnings), "score_warnings": list(score.warnings),
+            "warned": {"ours_blind": blind.warned.tolist(), "ours_score": score.warned.tolist()},
             "confidence": {"ours_blind": blind.confidence.tolist(), "ours_score": score.confidence.tolist()},
             "time_s": time_s}
 
 
 def unwarned_below_mixture(results: list[dict], key: str) -> tuple[int, int]:
-    """(parts of `key`'s stems below the mixture with no warning naming them or the whole run,
-    parts below the mixture): "never below the mixture without a warning" (issue 17)."""
-    warnings_of = {"ours_blind": "blind_warnings", "ours_score": "score_warnings"}[key]
+    """(parts of `key`'s stems below the mixture that no warning covers, parts below the
+    mixture): "never below the mixture without a warning" (issue 17)."""
     silent = below = 0
     for r in results:
         for v, (ours, floor) in enumerate(zip(r["si_sdr_db"][key], r["si_sdr_db"]["mixture"])):
             if ours < floor:
                 below += 1
-                part = PARTS[v]
-                silent += not any(w.startswith(f"the {part} ") or w.startswith("Blind separation")
-                                  for w in r[warnings_of])
+                silent += not r["warned"][key][v]
     return silent, below
 
 

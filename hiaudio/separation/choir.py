@@ -77,14 +77,16 @@ class ChoirSeparation:
     score_informed: bool = False
     confidence: np.ndarray | None = None  # (V,) how far each part's stem can be trusted, 0..1 (`part_f0`)
     warnings: list[str] = dataclasses.field(default_factory=list)  # things the person should know
+    warned: np.ndarray | None = None  # (V,) bool: a warning covers part v (`part_f0`)
 
     def params_json(self) -> dict:
         """{"format", "sample_rate", "score_informed", "warnings",
-        "voices": {part: {confidence, times_s, f0_hz, params}}}."""
+        "voices": {part: {confidence, warned, times_s, f0_hz, params}}}."""
         voices = {}
         for v, part in enumerate(self.parts):
             confidence = None if self.confidence is None else round(float(self.confidence[v]), 3)
-            voices[part] = {"confidence": confidence, "times_s": np.round(self.times_s, 4).tolist(),
+            warned = None if self.warned is None else bool(self.warned[v])
+            voices[part] = {"confidence": confidence, "warned": warned, "times_s": np.round(self.times_s, 4).tolist(),
                             "f0_hz": np.round(self.f0_hz[v], 3).tolist(),
                             "params": self.params[v].to_dict()}
         return {"format": "hiaudio.choir_separation/1", "sample_rate": self.sample_rate,
@@ -166,7 +168,7 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
         notes = check_score(notes, len(x) / SAMPLE_RATE, n_voices)
 
     report(0.05, "finding each part's pitch")
-    times_s, f0_hz, confidence, warnings = part_f0(x, n_voices, notes, assets)
+    times_s, f0_hz, confidence, warnings, warned = part_f0(x, n_voices, notes, assets)
 
     report(0.3, "separating the parts by synthesis")
     stems = fitted_stems(x, f0_hz, split=notes is not None)  # (V, S)
@@ -187,7 +189,7 @@ def separate_choir(mix: np.ndarray, sample_rate: int, n_voices: int = 4, notes: 
     return ChoirSeparation(sample_rate=SAMPLE_RATE, mixture=x, parts=PARTS[:n_voices], times_s=times_s,
                            f0_hz=f0_hz.astype(np.float32), stems=stems, synth=synth.astype(np.float32),
                            params=params, score_informed=notes is not None, confidence=confidence.astype(np.float32),
-                           warnings=warnings)
+                           warnings=warnings, warned=warned)
 
 
 def write_outputs(result: ChoirSeparation, out_dir: str | Path) -> list[Path]:

@@ -10,8 +10,8 @@ intonation, vibrato and glides are the singer's, not the score's); where the rid
 the score's pitch is kept. Then each part's F0 is re-read to a few cents by a harmonic sum on
 the mixture (`refine_f0`).
 
-    times_s, f0_hz, confidence, warnings = part_f0(x, n_voices=4)             # blind
-    times_s, f0_hz, confidence, _ = part_f0(x, 4, notes=load_score(path, 4))  # near the score
+    times_s, f0_hz, confidence, warnings, warned = part_f0(x, n_voices=4)     # blind
+    times_s, f0_hz, confidence, _, _ = part_f0(x, 4, notes=load_score(path, 4))  # near the score
 """
 from __future__ import annotations
 
@@ -65,10 +65,11 @@ MIN_SCORE_SUPPORT = 0.5
 
 
 def part_f0(x: np.ndarray, n_voices: int, notes: Sequence[Notes] | None = None,
-            assets: Sequence[str] = salience_model.ASSETS) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """(times_s (T,), f0_hz (V, T) on the F0_HOP_S grid, confidence (V,), warnings) of the
-    mixture x (S,) at SAMPLE_RATE; notes: per part (top-down) the score's notes, checked, or None
-    for blind. The confidence and the warnings are the module's BLIND_* and MIN_SCORE_SUPPORT's."""
+            assets: Sequence[str] = salience_model.ASSETS) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """(times_s (T,), f0_hz (V, T) on the F0_HOP_S grid, confidence (V,), warnings, warned (V,)) of
+    the mixture x (S,) at SAMPLE_RATE; notes: per part (top-down) the score's notes, checked, or
+    None for blind. The confidence and the warnings are the module's BLIND_* and
+    MIN_SCORE_SUPPORT's; warned[v] says whether a warning covers part v (blind: every part)."""
     sal = part_salience(x, assets)  # (T, K)
     times_s = np.arange(sal.shape[0]) * F0_HOP_S
     warnings: list[str] = []
@@ -84,16 +85,18 @@ def part_f0(x: np.ndarray, n_voices: int, notes: Sequence[Notes] | None = None,
         confidence = np.array(BLIND_PART_CONFIDENCE[:n_voices])
         parts = ", ".join(f"{multif0.PARTS[v]} {c:.2f}" for v, c in enumerate(confidence))
         warnings.append(BLIND_WARNING.format(parts=parts))
+        warned = np.ones(n_voices, dtype=bool)
     else:
         hop = round(F0_HOP_S * SAMPLE_RATE)
         score_hz = np.stack([score_f0(p, len(times_s), hop, SAMPLE_RATE) for p in notes])
         f0_hz = f0_near_score(sal, score_hz)
         confidence = score_support(sal, score_hz)
-        for v in np.nonzero(confidence < MIN_SCORE_SUPPORT)[0]:
+        warned = confidence < MIN_SCORE_SUPPORT
+        for v in np.nonzero(warned)[0]:
             warnings.append(f"the {multif0.PARTS[v]} is heard near its score's notes in only {confidence[v]:.0%} of "
                             "its time: the score may not be this recording's (check its pitch and where it starts), "
                             "or the part is hard to hear. Its stem may be poor, even worse than the mixture itself.")
-    return times_s, refine_f0(x, f0_hz), confidence, warnings
+    return times_s, refine_f0(x, f0_hz), confidence, warnings, warned
 
 
 def score_support(salience: np.ndarray, score_hz: np.ndarray, tolerance_cents: float = SCORE_TOLERANCE_CENTS,
@@ -101,18 +104,24 @@ def score_support(salience: np.ndarray, score_hz: np.ndarray, tolerance_cents: f
     """Per part, the share of its scored frames whose salience reaches min_salience within
     tolerance_cents of the score's note: salience (T, K), score_hz (V, T) -> (V,); 0 for a part
     the score leaves silent. (`f0_near_score` keeps the score's pitch in the other frames.)"""
-    n_frames, n_bins = salience.shape
-    score_hz = score_hz[:, :n_frames]
-    half = int(np.ceil(tolerance_cents / salience_model.BIN_CENTS))
+    score_hz = score_hz[:, :salience.shape[0]]
     out = np.zeros(score_hz.shape[0])
     for v in range(score_hz.shape[0]):
-        t = np.nonzero(score_hz[v] > 0)[0]
-        if len(t) == 0:
-            continue
-        centre = np.round(cents_between(score_hz[v, t], salience_model.F0_MIN_HZ) / salience_model.BIN_CENTS)
-        cand = np.clip(centre.astype(np.int64)[:, None] + np.arange(-half, half + 1), 0, n_bins - 1)  # (N, W)
-        out[v] = float((salience[t[:, None], cand].max(1) >= min_salience).mean())
+        t, cand, _ = near_score_bins(score_hz[v], salience.shape[1], tolerance_cents)
+        if len(t):
+            out[v] = float((salience[t[:, None], cand].max(1) >= min_salience).mean())
     return out
+
+
+def near_score_bins(score_hz: np.ndarray, n_bins: int, tolerance_cents: float):
+    """Where one part's score sings and the salience bins around its note: score_hz (T,) ->
+    frames t (N,), candidate bins (N, W) within tolerance_cents of the note (clipped inside
+    1 .. n_bins - 2, so a peak can be refined between neighbours) and their offsets (W,) in bins."""
+    half = int(np.ceil(tolerance_cents / salience_model.BIN_CENTS))
+    offsets = np.arange(-half, half + 1)
+    t = np.nonzero(score_hz > 0)[0]
+    centre = np.round(cents_between(score_hz[t], salience_model.F0_MIN_HZ) / salience_model.BIN_CENTS)
+    return t, np.clip(centre.astype(np.int64)[:, None] + offsets, 1, n_bins - 2), offsets
 
 
 @on_gpu
@@ -132,21 +141,16 @@ def f0_near_score(salience: np.ndarray, score_hz: np.ndarray, tolerance_cents: f
     median smooths single-frame jumps between neighbouring ridges.
     """
     BIN_CENTS, F0_MIN_HZ = salience_model.BIN_CENTS, salience_model.F0_MIN_HZ
-    n_frames, n_bins = salience.shape
-    score_hz = score_hz[:, :n_frames]
-    half = int(np.ceil(tolerance_cents / BIN_CENTS))
-    offsets = np.arange(-half, half + 1)
+    score_hz = score_hz[:, :salience.shape[0]]
     cents = np.where(score_hz > 0, cents_between(np.maximum(score_hz, 1e-3), F0_MIN_HZ), np.nan)  # (V, T)
     gap = np.abs(cents[:, None] - cents[None, :])  # (V, V, T) to every other part's note
     gap[(gap < 1.0) | np.isnan(gap)] = np.inf  # unisons and silent parts do not narrow the search
     reach = np.minimum(tolerance_cents, 0.5 * gap.min(axis=1))  # (V, T)
     out = np.zeros_like(score_hz, dtype=np.float64)
     for v in range(score_hz.shape[0]):
-        t = np.nonzero(score_hz[v] > 0)[0]
+        t, cand, offsets = near_score_bins(score_hz[v], salience.shape[1], tolerance_cents)
         if len(t) == 0:
             continue
-        centre = np.round(cents[v, t] / BIN_CENTS).astype(np.int64)
-        cand = np.clip(centre[:, None] + offsets, 1, n_bins - 2)  # (N, W)
         near = np.abs(offsets[None, :]) * BIN_CENTS < reach[v, t, None]  # (N, W); the centre always
         values = np.where(near | (offsets[None, :] == 0), salience[t[:, None], cand], -np.inf)
         best = cand[np.arange(len(t)), values.argmax(1)]

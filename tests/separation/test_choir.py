@@ -57,6 +57,7 @@ def test_score_informed_follows_the_score(duet):
     result = separate_choir(mix, SR, 2, notes=notes)
     assert result.score_informed
     assert np.all(si_sdr_batch(result.stems, stems) > 10.0)  # 13.7 / 14.7 dB measured
+    assert [v["warned"] for v in result.params_json()["voices"].values()] == [False, False]
 
 
 def test_confidence_with_the_score_and_without(duet):
@@ -68,13 +69,15 @@ def test_confidence_with_the_score_and_without(duet):
     _, mix, notes = duet
     right = separate_choir(mix, SR, 2, notes=notes, analyze_voices=False)
     assert np.all(right.confidence > 0.8), right.confidence
-    assert right.warnings == []
+    assert right.warnings == [] and right.warned.tolist() == [False, False]
     off = [[(p + 2, a, d) for p, a, d in part] for part in notes]
     wrong = separate_choir(mix, SR, 2, notes=off, analyze_voices=False)
     assert np.all(wrong.confidence < MIN_SCORE_SUPPORT), wrong.confidence
     assert [w.split(" is heard")[0] for w in wrong.warnings] == ["the soprano", "the alto"]
+    assert wrong.warned.tolist() == [True, True]
     blind = separate_choir(mix, SR, 2, analyze_voices=False)
     assert blind.confidence.tolist() == pytest.approx(BLIND_PART_CONFIDENCE[:2])
+    assert blind.warned.tolist() == [True, True]
     assert "Give the score" in blind.warnings[-1] and f"alto {BLIND_PART_CONFIDENCE[1]:.2f}" in blind.warnings[-1]
 
 
