@@ -196,7 +196,8 @@ def decay_within_notes(level: torch.Tensor, segments) -> torch.Tensor:
 def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: int = 40,
               n_iter: int = N_ITER, release_frames: int = 0, lobe_bins: int = LOBE_BINS,
               bands_per_octave: float = BANDS_PER_OCTAVE, level_smooth_frames: int = LEVEL_SMOOTH_FRAMES,
-              spread_cents: float = SECTION_SPREAD_CENTS, device: torch.device | str | None = None) -> np.ndarray:
+              spread_cents: float = SECTION_SPREAD_CENTS, device: torch.device | str | None = None,
+              amplitudes: bool = False):
     """Fit every voice's comb to a mixture magnitude; -> each voice's modelled magnitude (V, F, T).
 
     mag: (F, T) mixture STFT magnitude (F = n_fft // 2 + 1). f0_hz: (V, T) each voice's F0 at
@@ -210,7 +211,9 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
     (`comb_layout`; 0: one singer's lobe). Each track's level is smoothed within its notes after
     every update (`smooth_within_notes`), and a release track's level may only fall
     (`decay_within_notes`). The updates run on
-    `device` (the CPU by default); the models come back as numpy arrays.
+    `device` (the CPU by default); the models come back as numpy arrays. amplitudes=True also
+    returns every track's partial amplitudes (T, V', K), the tracks' F0 (V', T) and the voice
+    each track belongs to (V',): (models, amps, track_f0_hz, owner).
     """
     device = torch.device(device or "cpu")
     x = torch.as_tensor(np.asarray(mag, dtype=np.float32)).T.contiguous().to(device)  # (T, F)
@@ -282,4 +285,5 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
     per_voice.view(-1).index_add_(0, vflat, (weight * amp[..., None]).reshape(-1))
     models = per_voice.permute(1, 2, 0).double().cpu().numpy()  # (V, F, T)
     frame_level = models.mean(axis=1, keepdims=True)  # (V, 1, T): uncovered bins follow the frame's voices
-    return models + UNMODELLED_FLOOR * frame_level
+    models = models + UNMODELLED_FLOOR * frame_level
+    return (models, amp.cpu().numpy(), f0_hz, owner) if amplitudes else models
