@@ -151,7 +151,7 @@ def train(steps: int, out: str, n_examples: int = 1500, batch: int = 4, seed: in
             if cache[i] is None:
                 continue
             mag, f0, target, amps, track_f0, owner = cache[i]
-            weights = refined_models(net, mag, f0, amps, track_f0, owner) ** MASK_POWER
+            weights = (refined_models(net, mag, f0, amps, track_f0, owner) + 1e-7) ** MASK_POWER  # no 0 / 0
             masks = weights / weights.sum(0, keepdim=True)
             loss = loss + (masks * torch.as_tensor(mag) - torch.as_tensor(target)).abs().sum() / mag.sum() / len(f0)
         optimizer.zero_grad()

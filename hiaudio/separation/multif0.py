@@ -1,24 +1,24 @@
 """One F0 track per choir part from a multi-pitch salience map.
 
 The salience model (`hiaudio.models.salience`) says which pitches sound in each 5 ms frame, not
-who sings them. `assign_voices` decodes the parts one at a time from the outside in -- bass from
-below, soprano from above, then tenor from below and alto from above (`DECODE_ORDER`) -- each by a
-Viterbi over pitch bins plus an unvoiced state:
+who sings them. `assign_voices` decodes all parts at once, by a beam search over joint states:
 
-* emission of bin k for part v: log s(k) + log range_prior_v(k) + sum of log(1 - p(j)) over the
-  frame's remaining salience peaks j beyond k on the side the part is decoded from (a part
-  decoded from above is the *highest* line not yet taken, so a strong untaken peak above k argues
-  against k; from below, the lowest); unvoiced: log `unvoiced_salience` plus the same sum over
-  all remaining peaks in the part's range; only peaks between the part's decoded neighbours count;
-* ordering: a part stays between the parts above and below it decoded before it (S >= A >= T >= B);
-* continuity: a cost per octave of frame-to-frame movement, jumps over `max_jump_cents` barred,
-  and a voiced <-> unvoiced switch cost;
-* once a part is decoded, the salience within `suppress_bins` of its path is scaled down, so the
-  next part looks for another line (a unison is then found only if its ridge is wide or strong).
+* candidates: each frame's salience peaks above `candidate_salience`, at most `max_candidates`
+  (the strongest);
+* a state gives every part (soprano, alto, tenor, bass, top-down) one candidate or "unvoiced",
+  the voiced parts in pitch order (S >= A >= T >= B; two parts on one candidate are a unison);
+* its score: per voiced part log s(k) + log range_prior_v(k); per unvoiced part log
+  `unvoiced_salience`; log(1 - s(j)) for every peak j above `peak_threshold` that no part takes
+  (a strong line left unsung argues against the state); `unison_cost` per unison;
+* continuity, per part: a cost per octave of frame-to-frame movement, jumps over
+  `max_jump_cents` barred, and a voiced <-> unvoiced switch cost;
+* the `beam` best states survive each frame; the best path is read back at the end.
 
-Top-down alone (soprano first) lost the parts in a cascade: where the soprano's ridge was missing
-(30 % of its frames on the tuning set), the soprano took the alto's line, the alto the tenor's and
-the tenor the bass's. From the outside in, an outer part that is missing costs only itself.
+The parts were decoded one at a time before (top-down, then from the outside in). Each order
+failed where a ridge was missing: top-down, a missing soprano ridge made every part below take
+the next part's line (a cascade); from the outside in, the inner parts of clean four-part
+chorales, decoded last, were left what the outer ones did not take (alto RPA 0.49 on our own
+renders). Decoded jointly, a line counts for the part that explains the frame best.
 
     times_s, f0_hz = decode_f0(salience, hop_s=0.005, n_voices=4)   # f0_hz (V, T), 0 = unvoiced
     masked, synth, f0 = separate(mix, 16000, 4)                      # bench/choir_separation.py slot
@@ -26,6 +26,7 @@ the tenor the bass's. From the outside in, an outer part that is missing costs o
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 
@@ -33,8 +34,6 @@ from hiaudio.dsp.units import cents_between, cents_to_hz
 from hiaudio.models import salience
 
 PARTS = ("soprano", "alto", "tenor", "bass")
-# (part index, side it is decoded from): bass from below, soprano from above, then tenor, alto
-DECODE_ORDER = ((3, "below"), (0, "above"), (2, "below"), (1, "above"))
 VOICE_RANGES_HZ = {"soprano": (260.0, 880.0), "alto": (175.0, 700.0), "tenor": (130.0, 520.0),
                    "bass": (80.0, 350.0)}  # typical SATB ranges
 
@@ -43,50 +42,21 @@ VOICE_RANGES_HZ = {"soprano": (260.0, 880.0), "alto": (175.0, 700.0), "tenor": (
 class DecodeConfig:
     f0_min_hz: float = 50.0  # the salience grid: bin k is f0_min_hz * 2**(k * bin_cents / 1200)
     bin_cents: float = 20.0
-    # peak_threshold and range_slope_per_octave were searched on 12 validation excerpts (held-out
-    # timbres) for salience.pt: RPA 0.718 -> 0.760; unvoiced_salience and suppress_factor again
-    # with DECODE_ORDER on the choir tuning set (salience_choirs.pt): RPA 0.519 -> 0.541
-    # (BENCHMARKS.md, choir separation); the rest as first set.
+    # range_slope_per_octave and peak_threshold were searched on 12 validation excerpts (held-out
+    # timbres) for salience.pt; unvoiced_salience and unison_cost with the joint decoder on the
+    # choir tuning set (salience_choirs.pt; unison cost 0.5 / 1 / 2 / 4: RPA 0.533 / 0.547 /
+    # 0.525 / 0.510; BENCHMARKS.md, choir separation); the rest as first set.
     range_slope_per_octave: float = 24.0  # -log prior per octave outside a part's range
     jump_cost_per_octave: float = 10.0  # -log prob per octave of frame-to-frame movement
     max_jump_cents: float = 1300.0  # larger moves between consecutive frames are barred
     switch_cost: float = 6.0  # -log prob of a voiced <-> unvoiced switch
-    unvoiced_salience: float = 0.02  # a part is voiced where its best bin beats this salience
-    peak_threshold: float = 0.1  # salience peaks below this do not count as lines above a part
-    peak_margin_bins: int = 3  # peaks within this many bins above k are k's own ridge
-    suppress_bins: int = 3  # bins around a decoded path taken away from the next parts
-    suppress_factor: float = 0.5  # what is left of the salience there
-
-
-def _viterbi(emit: np.ndarray, voiced_ok: np.ndarray, trans: np.ndarray, switch_cost: float) -> np.ndarray:
-    """Best state path. emit: (T, K + 1) log scores, the last state unvoiced; voiced_ok: (T, K)
-    bool (False = barred); trans: (K, K) log transition between bins. Returns (T,) state indices."""
-    t_len, k1 = emit.shape
-    k = k1 - 1
-    emit = emit.copy()
-    emit[:, :k][~voiced_ok] = -np.inf
-    score = emit[0].copy()
-    back = np.zeros((t_len, k1), dtype=np.int64)
-    for t in range(1, t_len):
-        cand = score[:k, None] + trans  # (K from, K to)
-        best_from = cand.argmax(0)  # (K,)
-        best = cand[best_from, np.arange(k)]
-        from_unv = score[k] - switch_cost
-        use_unv = from_unv > best
-        back[t, :k] = np.where(use_unv, k, best_from)
-        new = np.empty(k1)
-        new[:k] = np.maximum(best, from_unv) + emit[t, :k]
-        voiced_best = int(np.argmax(score[:k]))
-        if score[k] >= score[voiced_best] - switch_cost:
-            back[t, k], new[k] = k, score[k] + emit[t, k]
-        else:
-            back[t, k], new[k] = voiced_best, score[voiced_best] - switch_cost + emit[t, k]
-        score = new
-    path = np.empty(t_len, dtype=np.int64)
-    path[-1] = int(np.argmax(score))
-    for t in range(t_len - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
-    return path
+    unvoiced_salience: float = 0.02  # a part's unvoiced state scores as a line of this salience (0.05: RPA 0.510)
+    peak_threshold: float = 0.1  # a peak no part takes counts against the state above this salience
+    unison_cost: float = 1.0  # -log prob of two parts on one line (chorales: 3-4 % of frames)
+    candidate_salience: float = 0.03  # peaks below this are no candidates (the true F0 is a peak
+    # above 0.02 in 89-95 % of a part's frames on the tuning set)
+    max_candidates: int = 7  # the strongest peaks of a frame (5 or 9: RPA within 0.001)
+    beam: int = 48  # joint states kept per frame
 
 
 def parabolic_peak(sal: np.ndarray, t: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -99,60 +69,80 @@ def parabolic_peak(sal: np.ndarray, t: np.ndarray, k: np.ndarray) -> np.ndarray:
     return k + np.clip(off, -0.5, 0.5)
 
 
+def _joint_states(n_candidates: int, n_voices: int):
+    """Every state of n_voices parts on n_candidates peaks sorted by falling pitch: (states (N, V)
+    int, -1 = unvoiced, voiced parts' candidates non-decreasing; taken (N, C) bool; unisons (N,))."""
+    states = [c for c in itertools.product(range(-1, n_candidates), repeat=n_voices)
+              if all(a <= b for a, b in itertools.pairwise([x for x in c if x >= 0]))]
+    states = np.array(states, dtype=np.int64).reshape(-1, n_voices)
+    taken = np.zeros((len(states), n_candidates), dtype=bool)
+    for v in range(n_voices):
+        voiced = states[:, v] >= 0
+        taken[np.nonzero(voiced)[0], states[voiced, v]] = True
+    unisons = ((states[:, :-1] >= 0) & (states[:, :-1] == states[:, 1:])).sum(1).astype(np.float64)
+    return states, taken, unisons
+
+
 def assign_voices(salience: np.ndarray, n_voices: int = 4, cfg: DecodeConfig = DecodeConfig()) -> np.ndarray:
     """Per-part F0 from salience (T, K) in [0, 1] -> f0_hz (n_voices, T), 0 where unvoiced.
 
-    Parts are the top n_voices of soprano, alto, tenor, bass (2..4), decoded in DECODE_ORDER.
+    Parts are the top n_voices of soprano, alto, tenor, bass (1..4), decoded jointly (module docstring).
     """
     if not 1 <= n_voices <= 4:
         raise ValueError(f"n_voices is {n_voices}; the decoder knows 1..4 parts (S, A, T, B)")
     sal = np.clip(np.asarray(salience, dtype=np.float64), 1e-6, 1 - 1e-6)  # (T, K)
     t_len, k = sal.shape
-    bins = np.arange(k)
-    hz = cents_to_hz(bins * cfg.bin_cents, cfg.f0_min_hz)
-    octs = np.abs(bins[:, None] - bins[None, :]) * cfg.bin_cents / 1200  # (K, K) octaves apart
-    trans = -cfg.jump_cost_per_octave * octs
-    trans[octs * 1200 > cfg.max_jump_cents] = -np.inf
-    remaining = sal.copy()
-    paths: dict[int, np.ndarray] = {}
-    f0 = np.zeros((n_voices, t_len))
-    margin = cfg.peak_margin_bins + 1
-    for v, side in (step for step in DECODE_ORDER if step[0] < n_voices):
-        lo_hz, hi_hz = VOICE_RANGES_HZ[PARTS[v]]
-        outside = np.maximum(np.log2(lo_hz / hz), 0) + np.maximum(np.log2(hz / hi_hz), 0)  # octaves
-        log_prior = -cfg.range_slope_per_octave * outside  # (K,)
-        # between the parts above and below it that are decoded already, where they sing
-        upper, lower = np.full(t_len, k - 1), np.zeros(t_len, dtype=np.int64)
-        for u, path in paths.items():
-            sung = path < k
-            if u < v:
-                upper = np.where(sung, np.minimum(upper, path), upper)
-            else:
-                lower = np.where(sung, np.maximum(lower, path), lower)
-        allowed = (bins[None, :] <= upper[:, None]) & (bins[None, :] >= lower[:, None])  # (T, K)
-        pad = np.pad(remaining, ((0, 0), (1, 1)))
-        is_peak = (remaining >= pad[:, :-2]) & (remaining > pad[:, 2:]) & (remaining > cfg.peak_threshold) & allowed
-        miss = np.where(is_peak, np.log1p(-remaining), 0.0)  # (T, K) log P(no line at j)
-        # log P(no untaken line beyond k + margin) on the side the part is decoded from
-        if side == "above":
-            beyond = np.cumsum(miss[:, ::-1], axis=1)[:, ::-1]  # sum over j >= k
-            beyond = np.concatenate([beyond[:, margin:], np.zeros((t_len, margin))], axis=1)
+    pad = np.pad(sal, ((0, 0), (1, 1)))
+    is_candidate = (sal >= pad[:, :-2]) & (sal > pad[:, 2:]) & (sal > cfg.candidate_salience)
+    hz = cents_to_hz(np.arange(k) * cfg.bin_cents, cfg.f0_min_hz)
+    ranges = np.array([VOICE_RANGES_HZ[p] for p in PARTS[:n_voices]])  # (V, 2)
+    outside = np.maximum(np.log2(ranges[None, :, 0] / hz[:, None]), 0) + np.maximum(
+        np.log2(hz[:, None] / ranges[None, :, 1]), 0)  # (K, V) octaves outside each part's range
+    log_prior = -cfg.range_slope_per_octave * outside
+    log_sal, log_miss = np.log(sal), np.log1p(-sal)
+    max_jump_bins = cfg.max_jump_cents / cfg.bin_cents
+    jump_per_bin = cfg.jump_cost_per_octave * cfg.bin_cents / 1200
+    parts = np.arange(n_voices)
+    tables = {}
+    kept, backs = [], []
+    score = prev = None
+    for t in range(t_len):
+        peaks = np.nonzero(is_candidate[t])[0]
+        if len(peaks) > cfg.max_candidates:
+            peaks = peaks[np.argsort(sal[t, peaks])[::-1][:cfg.max_candidates]]
+        peaks = np.sort(peaks)[::-1]  # falling pitch
+        if len(peaks) not in tables:
+            tables[len(peaks)] = _joint_states(len(peaks), n_voices)
+        states, taken, unisons = tables[len(peaks)]
+        voiced = states >= 0
+        bins = np.where(voiced, peaks[np.maximum(states, 0)] if len(peaks) else 0, -1)  # (N, V)
+        at = np.maximum(bins, 0)
+        emit = np.where(voiced, log_sal[t, at] + log_prior[at, parts], np.log(cfg.unvoiced_salience)).sum(1)
+        if len(peaks):
+            unsung = np.where(sal[t, peaks] > cfg.peak_threshold, log_miss[t, peaks], 0.0)  # (C,)
+            emit = emit + (~taken * unsung).sum(1) - cfg.unison_cost * unisons
+        if score is None:
+            back, score = np.zeros(len(states), dtype=np.int64), emit
         else:
-            beyond = np.cumsum(miss, axis=1)  # sum over j <= k
-            beyond = np.concatenate([np.zeros((t_len, margin)), beyond[:, :-margin]], axis=1)
-        emit = np.empty((t_len, k + 1))
-        emit[:, :k] = np.log(remaining) + log_prior[None] + beyond
-        in_range = log_prior > -1.0
-        emit[:, k] = np.log(cfg.unvoiced_salience) + np.where(in_range[None], miss, 0.0).sum(1)
-        path = _viterbi(emit, allowed, trans, cfg.switch_cost)
-        paths[v] = path
-        tv = np.nonzero(path < k)[0]
-        kb = parabolic_peak(remaining, tv, path[tv])
-        f0[v, tv] = cents_to_hz(kb * cfg.bin_cents, cfg.f0_min_hz)
-        # hand the next part what is left: this path's ridge suppressed
-        for dk in range(-cfg.suppress_bins, cfg.suppress_bins + 1):
-            kk = np.clip(path[tv] + dk, 0, k - 1)
-            remaining[tv, kk] *= cfg.suppress_factor
+            before, now = prev[:, None, :], bins[None]  # (B, 1, V), (1, N, V)
+            both = (before >= 0) & (now >= 0)
+            step = np.abs(before - now)
+            trans = np.where(both, np.where(step > max_jump_bins, -np.inf, -jump_per_bin * step), 0.0)
+            trans = (trans - cfg.switch_cost * ((before >= 0) != (now >= 0))).sum(-1) + score[:, None]  # (B, N)
+            back = trans.argmax(0)
+            score = trans[back, np.arange(len(states))] + emit
+        keep = np.argsort(score)[::-1][:cfg.beam]
+        kept.append(bins[keep])
+        backs.append(back[keep])
+        score, prev = score[keep], bins[keep]
+    path = np.empty((t_len, n_voices), dtype=np.int64)
+    i = int(np.argmax(score))
+    for t in range(t_len - 1, -1, -1):
+        path[t], i = kept[t][i], backs[t][i]
+    f0 = np.zeros((n_voices, t_len))
+    for v in range(n_voices):
+        tv = np.nonzero(path[:, v] >= 0)[0]
+        f0[v, tv] = cents_to_hz(parabolic_peak(sal, tv, path[tv, v]) * cfg.bin_cents, cfg.f0_min_hz)
     return f0
 
 

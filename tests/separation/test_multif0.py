@@ -33,9 +33,9 @@ def test_decoder_assigns_two_ridges_to_their_parts():
 
 
 def test_a_missing_soprano_ridge_costs_only_the_soprano():
-    """Four steady lines, the soprano's ridge gone for the middle half: decoded top-down the
-    soprano took the alto's line there, the alto the tenor's, the tenor the bass's. From the
-    outside in, only the soprano is lost (there it may double the alto: a unison it cannot rule out)."""
+    """Four steady lines, the soprano's ridge gone for the middle half: decoded top-down, one part
+    at a time, the soprano took the alto's line there, the alto the tenor's, the tenor the bass's.
+    Decoded jointly, only the soprano is lost (there it may double the alto: a unison it cannot rule out)."""
     t_len = 400
     sal = np.full((t_len, N_BINS), 0.01)
     lines = {"soprano": 523.25, "alto": 392.0, "tenor": 261.63, "bass": 130.81}  # C5 G4 C4 C3
