@@ -2,6 +2,7 @@
 
     python bench/choir_diagnose.py                # first 2 excerpts of each tuning family, ~5 min
     python bench/choir_diagnose.py --limit 6      # the whole tuning set
+    python bench/choir_diagnose.py --decoder '{"unison_cost": 2.0}' '{}'   # blind decoder settings, ~2 min each
 
 Each row replaces one more part of the pipeline by the truth, all on the pipeline's one STFT of
 1024 / 256 with its mask power (so the crossover of two STFT sizes is left out):
@@ -15,13 +16,18 @@ Each row replaces one more part of the pipeline by the truth, all on the pipelin
 * masks from each true stem's magnitude (p as ours), then the oracle ratio mask (p = 2).
 
 So the steps between rows are what the F0, finding the amplitudes in the mixture, the comb's
-amplitude model and the lobes themselves cost. The tuning set only: it is where settings are
+amplitude model and the lobes themselves cost. With --decoder, the blind decoder alone: the
+salience maps of the tuning excerpts computed once, then `multif0.assign_voices` with each given
+`DecodeConfig` change (JSON; '{}' is the shipped one), each part's F0 as `part_f0` makes it
+before `refine_f0`, raw pitch accuracy (50 cents) against the sung F0, per family and part. The tuning set only: it is where settings are
 chosen; the report set is run once per shipped change (`bench/choir_report.py`).
 Results go to bench/results/choir_diagnose.json.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -38,10 +44,10 @@ from hiaudio.dsp.f0grid import known_f0  # noqa: E402
 from hiaudio.dsp.partials import comb_layout  # noqa: E402
 from hiaudio.dsp.spectral import stft  # noqa: E402
 from hiaudio.models import salience as salience_model  # noqa: E402
-from hiaudio.separation import comb, oracle_ratio_mask, si_sdr_batch  # noqa: E402
+from hiaudio.separation import comb, multif0, oracle_ratio_mask, pitch_scores, si_sdr_batch  # noqa: E402
 from hiaudio.separation.baselines import apply_masks  # noqa: E402
 from hiaudio.separation.choir import HOP, MASK_POWER, N_FFT, RELEASE_S, SAMPLE_RATE  # noqa: E402
-from hiaudio.separation.part_f0 import F0_HOP_S, part_f0  # noqa: E402
+from hiaudio.separation.part_f0 import F0_HOP_S, f0_near_score, fold_octave_jumps, part_f0  # noqa: E402
 
 ROWS = {
     "ours": "ours, with the score (1024 only)",
@@ -78,12 +84,8 @@ def free_partials(mag: np.ndarray, f0_hz: np.ndarray, release_frames: int, n_har
 def diagnose(ex) -> dict:
     """Each row's SI-SDR per part on one excerpt, and each stem's energy outside the lobes."""
     rate = ex.sample_rate
-    mix, stems = ex.mixture, ex.stems
-    if rate != SAMPLE_RATE:
-        mix, stems = audio_io.resample(mix, rate, SAMPLE_RATE), np.stack([audio_io.resample(s, rate, SAMPLE_RATE)
-                                                                          for s in stems])
-    n = min(len(mix), stems.shape[1])
-    mix, stems = mix[:n].astype(np.float32), stems[:, :n].astype(np.float32)
+    mix, stems = at_16k(ex)
+    n = len(mix)
     names = ex.meta["part_names"]
     notes = [[tuple(note) for note in ex.meta["notes"][p]] for p in names]
     _, f0_ours, _, _, _ = part_f0(mix, len(names), notes, salience_model.ASSETS)
@@ -113,12 +115,63 @@ def diagnose(ex) -> dict:
     return {"si_sdr_db": scores, "energy_outside_lobes": outside}
 
 
+def decoder_rpa(maps: list[tuple], changes: dict) -> dict:
+    """RPA per family, per part and overall of the blind decoder with `changes` to DecodeConfig.
+    maps: (family, salience (T, K), sung F0 (V, T'), its hop in s) per excerpt."""
+    cfg = dataclasses.replace(multif0.DecodeConfig(), **changes)
+    per_family, per_part = {}, {}
+    started = time.perf_counter()
+    for family, sal, sung, hop_s in maps:
+        f0 = f0_near_score(sal, fold_octave_jumps(multif0.assign_voices(sal, len(sung), cfg)))
+        times = np.arange(f0.shape[1]) * F0_HOP_S
+        for v, ref in enumerate(sung):
+            if (ref > 0).any():
+                rpa = pitch_scores(np.arange(len(ref)) * hop_s, ref, times, f0[v])["rpa"]
+                per_family.setdefault(family, []).append(rpa)
+                per_part.setdefault(multif0.PARTS[v], []).append(rpa)
+    return {"changes": changes, "all": float(np.mean([x for xs in per_family.values() for x in xs])),
+            **{f: float(np.mean(xs)) for f, xs in per_family.items()},
+            **{p: float(np.mean(xs)) for p, xs in per_part.items()},
+            "decode_s_per_excerpt": (time.perf_counter() - started) / len(maps)}
+
+
+def decoders(settings: list[str], name: str) -> None:
+    maps = []
+    for ex in report_set.load_set("tuning"):
+        mix, _ = at_16k(ex)
+        maps.append((ex.meta["family"], salience_model.salience_map(mix, salience_model.ASSETS), ex.f0_sung_hz,
+                     ex.hop_samples / ex.sample_rate))
+    rows = [decoder_rpa(maps, json.loads(changes)) for changes in settings]
+    columns = [c for c in rows[0] if c not in ("changes",)]
+    print(f"\nBlind decoder on the tuning set ({len(maps)} excerpts): raw pitch accuracy against the sung F0")
+    print(common.format_table(["DecodeConfig changes", *columns], [[json.dumps(r["changes"]), *(r[c] for c in columns)]
+                                                                 for r in rows]))
+    path = common.write_results(name, {"data_version": report_set.VERSION, "settings": {
+        "set": "tuning", "salience": list(salience_model.ASSETS), "decoder": dataclasses.asdict(multif0.DecodeConfig())}, "rows": rows})
+    print(f"wrote {path}")
+
+
+def at_16k(ex) -> tuple[np.ndarray, np.ndarray]:
+    """An excerpt's mixture (S,) and stems (V, S) at SAMPLE_RATE, cut to one length."""
+    mix, stems = ex.mixture, ex.stems
+    if ex.sample_rate != SAMPLE_RATE:
+        mix = audio_io.resample(mix, ex.sample_rate, SAMPLE_RATE)
+        stems = np.stack([audio_io.resample(s, ex.sample_rate, SAMPLE_RATE) for s in stems])
+    n = min(len(mix), stems.shape[1])
+    return mix[:n].astype(np.float32), stems[:, :n].astype(np.float32)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=2, help="the first N excerpts of each family (default 2)")
-    parser.add_argument("--name", default="choir_diagnose", help="results file name")
+    parser.add_argument("--decoder", nargs="+", metavar="JSON", default=None,
+                        help="score the blind decoder alone with these DecodeConfig changes instead")
+    parser.add_argument("--name", default=None, help="results file name (default choir_diagnose[_decoder])")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.decoder:
+        decoders(args.decoder, args.name or "choir_diagnose_decoder")
+        return
 
     wall = time.perf_counter()
     per_family: dict[str, list[dict]] = {}
@@ -145,7 +198,7 @@ def main(argv=None) -> None:
     print(f"\nWhere the gap to the oracle is (tuning set, first {args.limit} excerpts per family)")
     print(common.format_table(headers, table))
     print(f"whole run {time.perf_counter() - wall:.0f} s")
-    path = common.write_results(args.name, {
+    path = common.write_results(args.name or "choir_diagnose", {
         "data_version": report_set.VERSION,
         "settings": {"set": "tuning", "limit": args.limit, "n_fft": N_FFT, "hop": HOP, "mask_power": MASK_POWER,
                      "free_partial_iterations": FREE_ITER, "salience": list(salience_model.ASSETS)},

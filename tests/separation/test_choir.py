@@ -133,7 +133,7 @@ def test_bad_input_messages(duet):
         check_score([[(60, 0.0, 3.0)]], len(mix) / SR, 2)
 
 
-def test_cli_separate_and_its_errors(duet, tmp_path, capsys):
+def test_cli_separate_and_its_errors(duet, tmp_path, capsys, monkeypatch):
     import pretty_midi
 
     from hiaudio.audio import save_wav
@@ -152,11 +152,12 @@ def test_cli_separate_and_its_errors(duet, tmp_path, capsys):
     assert (tmp_path / "out" / "alto.wav").exists() and (tmp_path / "out" / "params.json").exists()
     out = capsys.readouterr()
     assert "confidence: soprano 0.9" in out.out or "confidence: soprano 1.00" in out.out, out.out
+    from hiaudio.separation import part_f0
+
+    monkeypatch.setattr(part_f0, "BLIND_PART_CONFIDENCE", (0.61, 0.40, 0.72, 0.78))  # an alto under LOW_CONFIDENCE
     assert main(["separate", str(wav), "--out", str(tmp_path / "o1"), "--voices", "2"]) == 0
     out = capsys.readouterr()
-    from hiaudio.separation.part_f0 import BLIND_PART_CONFIDENCE
-
-    assert f"alto {BLIND_PART_CONFIDENCE[1]:.2f} (low)" in out.out and "warning: Blind separation" in out.err
+    assert "confidence: soprano 0.61, alto 0.40 (low)" in out.out and "warning: Blind separation" in out.err
 
     (tmp_path / "bad.mid").write_bytes(b"MThd not really a midi file")
     assert main(["separate", str(wav), "--out", str(tmp_path / "o2"), "--voices", "2",
