@@ -2,8 +2,8 @@
 
 The salience networks (`hiaudio.models.salience`, trained on our rendered chorales; the mean of
 the shipped ones) say which pitches sound in each 5 ms frame. Blind, `multif0.assign_voices`
-decodes the parts from the outside in (bass, soprano, tenor, alto) with range, ordering and
-continuity priors (Viterbi), octave slips are folded back and each part is re-read on the
+decodes all parts at once (a beam search over pitch-ordered joint states with range and
+continuity priors), octave slips are folded back and each part is re-read on the
 salience ridge near it. With a score, each
 part's F0 is the salience ridge nearest the score's note, within SCORE_TOLERANCE_CENTS (so
 intonation, vibrato and glides are the singer's, not the score's); where the ridge is too weak
