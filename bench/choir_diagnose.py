@@ -38,7 +38,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from bench import common  # noqa: E402
-from hiaudio import audio as audio_io  # noqa: E402
 from hiaudio.data import report_set  # noqa: E402
 from hiaudio.dsp.f0grid import known_f0  # noqa: E402
 from hiaudio.dsp.partials import comb_layout  # noqa: E402
@@ -84,11 +83,10 @@ def free_partials(mag: np.ndarray, f0_hz: np.ndarray, release_frames: int, n_har
 def diagnose(ex) -> dict:
     """Each row's SI-SDR per part on one excerpt, and each stem's energy outside the lobes."""
     rate = ex.sample_rate
-    mix, stems = at_16k(ex)
+    mix, stems = report_set.at_rate(ex, SAMPLE_RATE)
     n = len(mix)
-    names = ex.meta["part_names"]
-    notes = [[tuple(note) for note in ex.meta["notes"][p]] for p in names]
-    _, f0_ours, _, _, _ = part_f0(mix, len(names), notes, salience_model.ASSETS)
+    notes = report_set.score_notes(ex)
+    _, f0_ours, _, _, _ = part_f0(mix, len(notes), notes, salience_model.ASSETS)
     mag = np.abs(stft(mix, N_FFT, HOP))
     frames, hop_s = mag.shape[1], HOP / SAMPLE_RATE
     ours = np.stack([known_f0(f, F0_HOP_S, frames, hop_s) for f in f0_ours])
@@ -138,7 +136,7 @@ def decoder_rpa(maps: list[tuple], changes: dict) -> dict:
 def decoders(settings: list[str], name: str) -> None:
     maps = []
     for ex in report_set.load_set("tuning"):
-        mix, _ = at_16k(ex)
+        mix, _ = report_set.at_rate(ex, SAMPLE_RATE)
         maps.append((ex.meta["family"], salience_model.salience_map(mix, salience_model.ASSETS), ex.f0_sung_hz,
                      ex.hop_samples / ex.sample_rate))
     rows = [decoder_rpa(maps, json.loads(changes)) for changes in settings]
@@ -149,16 +147,6 @@ def decoders(settings: list[str], name: str) -> None:
     path = common.write_results(name, {"data_version": report_set.VERSION, "settings": {
         "set": "tuning", "salience": list(salience_model.ASSETS), "decoder": dataclasses.asdict(multif0.DecodeConfig())}, "rows": rows})
     print(f"wrote {path}")
-
-
-def at_16k(ex) -> tuple[np.ndarray, np.ndarray]:
-    """An excerpt's mixture (S,) and stems (V, S) at SAMPLE_RATE, cut to one length."""
-    mix, stems = ex.mixture, ex.stems
-    if ex.sample_rate != SAMPLE_RATE:
-        mix = audio_io.resample(mix, ex.sample_rate, SAMPLE_RATE)
-        stems = np.stack([audio_io.resample(s, ex.sample_rate, SAMPLE_RATE) for s in stems])
-    n = min(len(mix), stems.shape[1])
-    return mix[:n].astype(np.float32), stems[:, :n].astype(np.float32)
 
 
 def main(argv=None) -> None:

@@ -36,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from bench import common  # noqa: E402
 from bench.choir_separation import ORACLE_HOP, ORACLE_N_FFT  # noqa: E402
-from hiaudio import audio as audio_io  # noqa: E402
 from hiaudio.data import report_set  # noqa: E402
 from hiaudio.models import salience as salience_model  # noqa: E402
 from hiaudio.separation import (mixture_baseline, oracle_ratio_mask, pitch_scores,  # noqa: E402
@@ -56,14 +55,9 @@ PITCH = {"rpa_blind": "blind F0 RPA (mir_eval, 50 cents)", "rpa_score": "F0 RPA 
 def evaluate(ex, assets=salience_model.ASSETS) -> dict:
     """SI-SDR per part of every method, F0 RPA per part, warnings and timings on one excerpt;
     `assets`: the salience models ours uses."""
-    rate = ex.sample_rate
-    mix = audio_io.resample(ex.mixture, rate, SAMPLE_RATE) if rate != SAMPLE_RATE else ex.mixture
-    stems = np.stack([audio_io.resample(s, rate, SAMPLE_RATE) for s in ex.stems]) if rate != SAMPLE_RATE else ex.stems
-    n = min(len(mix), stems.shape[1])
-    mix, stems = mix[:n].astype(np.float32), stems[:, :n].astype(np.float32)
-    names = ex.meta["part_names"]
-    notes = [[tuple(x) for x in ex.meta["notes"][p]] for p in names]
-    n_parts = len(names)
+    mix, stems = report_set.at_rate(ex, SAMPLE_RATE)
+    notes = report_set.score_notes(ex)
+    n_parts = len(notes)
     est, time_s = {}, {}
 
     def timed(key, fn):
@@ -78,8 +72,8 @@ def evaluate(ex, assets=salience_model.ASSETS) -> dict:
     score = timed("ours_score", lambda: separate_choir(mix, SAMPLE_RATE, n_parts, notes=notes, assets=assets,
                                                        analyze_voices=False))
     blind = timed("ours_blind", lambda: separate_choir(mix, SAMPLE_RATE, n_parts, assets=assets, analyze_voices=False))
-    est["ours_score"], est["ours_blind"] = score.stems[:, :n], blind.stems[:, :n]
-    ref_t = np.arange(ex.f0_sung_hz.shape[1]) * ex.hop_samples / rate
+    est["ours_score"], est["ours_blind"] = score.stems[:, :len(mix)], blind.stems[:, :len(mix)]
+    ref_t = np.arange(ex.f0_sung_hz.shape[1]) * ex.hop_samples / ex.sample_rate
     pitch = {}
     for key, res in (("rpa_blind", blind), ("rpa_score", score)):
         pitch[key] = [pitch_scores(ref_t, ex.f0_sung_hz[v], res.times_s, res.f0_hz[v])["rpa"]

@@ -19,7 +19,6 @@ Measured 2026-12-04 (BENCHMARKS.md, choir separation, tuning log): +0.2 dB over 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,6 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hiaudio import audio as audio_io  # noqa: E402
 from hiaudio.data import report_set  # noqa: E402
 from hiaudio.dsp.f0grid import known_f0  # noqa: E402
 from hiaudio.dsp.partials import comb_layout, hann_kernel  # noqa: E402
@@ -44,16 +42,6 @@ from hiaudio.separation.part_f0 import F0_HOP_S, part_f0  # noqa: E402
 K, MAX_PARTS = 40, 5
 RELEASE = int(round(RELEASE_S * SAMPLE_RATE / HOP))
 N_IN = 3 * K + 2 + 3 * MAX_PARTS  # readout, overlap, fitted amplitude; log f0, voiced; context, which part
-
-
-def at_16k(ex):
-    """Mixture (S,), stems (V, S) at SAMPLE_RATE, cut to one length."""
-    mix, stems = ex.mixture, ex.stems
-    if ex.sample_rate != SAMPLE_RATE:
-        mix = audio_io.resample(mix, ex.sample_rate, SAMPLE_RATE)
-        stems = np.stack([audio_io.resample(s, ex.sample_rate, SAMPLE_RATE) for s in stems])
-    n = min(len(mix), stems.shape[1])
-    return mix[:n].astype(np.float32), stems[:, :n].astype(np.float32)
 
 
 def features(mag: np.ndarray, f0: np.ndarray, fitted: np.ndarray) -> torch.Tensor:
@@ -142,7 +130,7 @@ def train(steps: int, out: str, n_examples: int = 1500, batch: int = 4, seed: in
         for i in rng.integers(n_examples, size=batch):
             if i not in cache:
                 ex = stream.example(int(i))
-                mix, stems = at_16k(ex)
+                mix, stems = report_set.at_rate(ex, SAMPLE_RATE)
                 mag = np.abs(stft(mix, N_FFT, HOP)).astype(np.float32)
                 f0 = np.stack([known_f0(f, ex.hop_samples / ex.sample_rate, mag.shape[1], HOP / SAMPLE_RATE)
                                for f in ex.f0_sung_hz]).astype(np.float32)
@@ -171,10 +159,9 @@ def evaluate(path: str) -> None:
     net.eval()
     scores: dict[str, dict[str, list[float]]] = {}
     for ex in report_set.load_set("tuning"):
-        mix, stems = at_16k(ex)
-        names = ex.meta["part_names"]
-        notes = [[tuple(note) for note in ex.meta["notes"][p]] for p in names]
-        _, f0_ours, _, _, _ = part_f0(mix, len(names), notes, salience_model.ASSETS)
+        mix, stems = report_set.at_rate(ex, SAMPLE_RATE)
+        notes = report_set.score_notes(ex)
+        _, f0_ours, _, _, _ = part_f0(mix, len(notes), notes, salience_model.ASSETS)
         mag = np.abs(stft(mix, N_FFT, HOP)).astype(np.float32)
         f0 = np.stack([known_f0(f, F0_HOP_S, mag.shape[1], HOP / SAMPLE_RATE) for f in f0_ours]).astype(np.float32)
         models, amps, track_f0, owner = fit(mag, f0)

@@ -39,6 +39,23 @@ SET_SEED = 17  # the issue's number; change it and every excerpt changes
 VERSION = f"{REPERTOIRE_VERSION}+{ENSEMBLE_VERSION}"
 
 
+def at_rate(ex: ChoraleExample, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """An excerpt's mixture (S,) and stems (V, S) resampled to sample_rate, cut to one length, float32."""
+    from hiaudio import audio as audio_io
+
+    mix, stems = ex.mixture, ex.stems
+    if ex.sample_rate != sample_rate:
+        mix = audio_io.resample(mix, ex.sample_rate, sample_rate)
+        stems = np.stack([audio_io.resample(s, ex.sample_rate, sample_rate) for s in stems])
+    n = min(len(mix), stems.shape[1])
+    return mix[:n].astype(np.float32), stems[:, :n].astype(np.float32)
+
+
+def score_notes(ex: ChoraleExample) -> list[list[tuple]]:
+    """The score's notes of an excerpt, per part top-down: [(MIDI pitch, start s, duration s), ...]."""
+    return [[tuple(note) for note in ex.meta["notes"][part]] for part in ex.meta["part_names"]]
+
+
 def split_pieces(split: str, min_parts: int = 2, root: str | os.PathLike | None = None) -> list[Piece]:
     """The pieces of a choir split ("train", "tuning", "report") with at least min_parts parts."""
     pieces = load_repertoire(splits.choir_composers(split), root)
