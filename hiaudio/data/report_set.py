@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hiaudio import audio as audio_io
 from hiaudio.data import splits
 from hiaudio.data.cache import data_dir, write_json
 from hiaudio.data.ensemble import ENSEMBLE_VERSION, SAMPLE_RATES, render_choir
@@ -41,8 +42,6 @@ VERSION = f"{REPERTOIRE_VERSION}+{ENSEMBLE_VERSION}"
 
 def at_rate(ex: ChoraleExample, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
     """An excerpt's mixture (S,) and stems (V, S) resampled to sample_rate, cut to one length, float32."""
-    from hiaudio import audio as audio_io
-
     mix, stems = ex.mixture, ex.stems
     if ex.sample_rate != sample_rate:
         mix = audio_io.resample(mix, ex.sample_rate, sample_rate)
