@@ -9,7 +9,9 @@ who sings them. `assign_voices` decodes all parts at once, by a beam search over
   the voiced parts in pitch order (S >= A >= T >= B; two parts on one candidate are a unison);
 * its score: per voiced part log s(k) + log range_prior_v(k); per unvoiced part log
   `unvoiced_salience`; log(1 - s(j)) for every peak j above `peak_threshold` that no part takes
-  (a strong line left unsung argues against the state); `unison_cost` per unison;
+  (a strong line left unsung argues against the state); `unison_cost` per pair of parts on one
+  line (three parts on one line pay three times: parts piling onto the strongest line was a
+  common failure);
 * continuity, per part: a cost per octave of frame-to-frame movement, jumps over
   `max_jump_cents` barred, and a voiced <-> unvoiced switch cost;
 * the `beam` best states survive each frame; the best path is read back at the end.
@@ -45,14 +47,15 @@ class DecodeConfig:
     # range_slope_per_octave and peak_threshold were searched on 12 validation excerpts (held-out
     # timbres) for salience.pt; unvoiced_salience and unison_cost with the joint decoder on the
     # choir tuning set (salience_choirs.pt; unison cost 0.5 / 1 / 2 / 4: RPA 0.533 / 0.547 /
-    # 0.525 / 0.510; BENCHMARKS.md, choir separation); the rest as first set.
+    # 0.525 / 0.510 counted per adjacent pair, 0.560 at 1 per pair of any parts; BENCHMARKS.md,
+    # choir separation); the rest as first set.
     range_slope_per_octave: float = 24.0  # -log prior per octave outside a part's range
     jump_cost_per_octave: float = 10.0  # -log prob per octave of frame-to-frame movement
     max_jump_cents: float = 1300.0  # larger moves between consecutive frames are barred
     switch_cost: float = 6.0  # -log prob of a voiced <-> unvoiced switch
     unvoiced_salience: float = 0.02  # a part's unvoiced state scores as a line of this salience (0.05: RPA 0.510)
     peak_threshold: float = 0.1  # a peak no part takes counts against the state above this salience
-    unison_cost: float = 1.0  # -log prob of two parts on one line (chorales: 3-4 % of frames)
+    unison_cost: float = 1.0  # -log prob per pair of parts on one line (chorales: 3-4 % of frames)
     candidate_salience: float = 0.03  # peaks below this are no candidates (the true F0 is a peak
     # above 0.02 in 89-95 % of a part's frames on the tuning set)
     max_candidates: int = 7  # the strongest peaks of a frame (5 or 9: RPA within 0.001)
@@ -71,7 +74,8 @@ def parabolic_peak(sal: np.ndarray, t: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 def _joint_states(n_candidates: int, n_voices: int):
     """Every state of n_voices parts on n_candidates peaks sorted by falling pitch: (states (N, V)
-    int, -1 = unvoiced, voiced parts' candidates non-decreasing; taken (N, C) bool; unisons (N,))."""
+    int, -1 = unvoiced, voiced parts' candidates non-decreasing; taken (N, C) bool; unisons (N,):
+    the pairs of parts on one candidate, so three parts on one line count 3, four count 6)."""
     states = [c for c in itertools.product(range(-1, n_candidates), repeat=n_voices)
               if all(a <= b for a, b in itertools.pairwise([x for x in c if x >= 0]))]
     states = np.array(states, dtype=np.int64).reshape(-1, n_voices)
@@ -79,7 +83,9 @@ def _joint_states(n_candidates: int, n_voices: int):
     for v in range(n_voices):
         voiced = states[:, v] >= 0
         taken[np.nonzero(voiced)[0], states[voiced, v]] = True
-    unisons = ((states[:, :-1] >= 0) & (states[:, :-1] == states[:, 1:])).sum(1).astype(np.float64)
+    unisons = np.zeros(len(states))
+    for v, u in itertools.combinations(range(n_voices), 2):  # pairs of parts on one line
+        unisons += (states[:, v] >= 0) & (states[:, v] == states[:, u])
     return states, taken, unisons
 
 
