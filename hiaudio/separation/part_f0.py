@@ -50,9 +50,9 @@ MIN_LINE_SHARE = 0.15  # n lines are sung if at least this share of the sounding
 # STFT fits or of the three salience models: leave-one-family-out on the tuning set, the parts
 # left unwarned were below the mixture 40-100 % of the time; BENCHMARKS.md, "Confidence"). So a
 # blind part's confidence is the share of that part's stems that beat the mixture on the tuning
-# set (18 excerpts, salience_choirs.pt, the joint decoder of multif0: 24 of 72 below the mixture),
+# set (18 excerpts, salience_choirs.pt, the joint decoder of multif0: 19 of 72 below the mixture),
 # and every blind result carries BLIND_WARNING.
-BLIND_PART_CONFIDENCE = (0.61, 0.56, 0.72, 0.78)  # soprano, alto, tenor, bass (top-down)
+BLIND_PART_CONFIDENCE = (0.56, 0.72, 0.89, 0.78)  # soprano, alto, tenor, bass (top-down)
 BLIND_WARNING = ("Blind separation: each part's line is guessed from the mixture alone, and on choirs unlike our "
                  "training renders about a third of the stems came out worse than the mixture itself (confidence: {parts}). "
                  "Give the score (MIDI or MusicXML) for stems you can rely on.")
