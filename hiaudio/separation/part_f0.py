@@ -54,7 +54,7 @@ MIN_LINE_SHARE = 0.15  # n lines are sung if at least this share of the sounding
 # and every blind result carries BLIND_WARNING.
 BLIND_PART_CONFIDENCE = (0.56, 0.72, 0.89, 0.78)  # soprano, alto, tenor, bass (top-down)
 BLIND_WARNING = ("Blind separation: each part's line is guessed from the mixture alone, and on choirs unlike our "
-                 "training renders about a third of the stems came out worse than the mixture itself (confidence: {parts}). "
+                 "training renders about a quarter of the stems came out worse than the mixture itself (confidence: {parts}). "
                  "Give the score (MIDI or MusicXML) for stems you can rely on.")
 # With the score, a part's confidence is the share of its scored frames where a salience ridge
 # was found near the score's note (`score_support`). On the tuning set with the right score, 64
