@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hiaudio.data import report_set  # noqa: E402
 from hiaudio.dsp.f0grid import known_f0  # noqa: E402
-from hiaudio.dsp.partials import comb_layout, hann_kernel  # noqa: E402
+from hiaudio.dsp.partials import comb_layout, hann_kernel, voice_magnitudes  # noqa: E402
 from hiaudio.dsp.spectral import stft  # noqa: E402
 from hiaudio.models import salience as salience_model  # noqa: E402
 from hiaudio.separation import comb, si_sdr_batch  # noqa: E402
@@ -103,12 +103,8 @@ def fit(mag, f0):
 
 def part_models(amps: torch.Tensor, track_f0: np.ndarray, owner: np.ndarray, n_parts: int, n_bins: int):
     """Every track's amplitudes (T, V', K) -> each part's magnitude (V, F, T), as fit_combs builds it."""
-    n_frames = amps.shape[0]
     index, weight = comb_layout(track_f0, SAMPLE_RATE, N_FFT, K, spread_cents=comb.SECTION_SPREAD_CENTS)
-    flat = (index + n_bins * (torch.as_tensor(owner)[None, :, None, None]
-                              + n_parts * torch.arange(n_frames)[:, None, None, None])).reshape(-1)
-    y = torch.zeros(n_frames * n_parts * n_bins).index_add(0, flat, (weight * amps[..., None]).reshape(-1))
-    y = y.view(n_frames, n_parts, n_bins).permute(1, 2, 0)
+    y = voice_magnitudes(amps, index, weight, owner, n_parts, n_bins)
     return y + comb.UNMODELLED_FLOOR * y.mean(1, keepdim=True)
 
 

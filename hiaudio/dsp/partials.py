@@ -62,3 +62,17 @@ def comb_layout(f0_hz: np.ndarray, sample_rate: int, n_fft: int, n_harmonics: in
         weight_out[start:start + len(f0)] = torch.where(valid, weight, torch.zeros_like(weight))
         index_out[start:start + len(f0)] = index.clamp(0, n_bins - 1)
     return index_out, weight_out
+
+
+def voice_magnitudes(amps: torch.Tensor, index: torch.Tensor, weight: torch.Tensor, owner, n_voices: int,
+                     n_bins: int) -> torch.Tensor:
+    """Each voice's magnitude (V, F, T) from every track's partial amplitudes amps (T, V', K) on
+    `comb_layout`'s kernels (index, weight: (T, V', K, J)); owner (V',): the voice each track
+    belongs to (a voice's release tracks add to it). Differentiable in amps."""
+    n_frames = amps.shape[0]
+    owner = torch.as_tensor(owner, device=amps.device)
+    flat = (index + n_bins * (owner[None, :, None, None]
+                              + n_voices * torch.arange(n_frames, device=amps.device)[:, None, None, None])).reshape(-1)
+    out = torch.zeros(n_frames * n_voices * n_bins, dtype=amps.dtype, device=amps.device)
+    out = out.index_add(0, flat, (weight.to(amps.dtype) * amps[..., None]).reshape(-1))
+    return out.view(n_frames, n_voices, n_bins).permute(1, 2, 0)

@@ -21,7 +21,7 @@ from torch import nn
 
 from hiaudio import checkpoints
 from hiaudio.dsp import filters
-from hiaudio.dsp.partials import comb_layout
+from hiaudio.dsp.partials import comb_layout, voice_magnitudes
 
 SAMPLE_RATE, N_FFT, HOP = 16000, 1024, 256  # the mask STFT of hiaudio.separation.choir
 F0_REF_HZ = 220.0
@@ -86,14 +86,9 @@ class ChoirSeparatorNet(nn.Module):
 def comb_magnitudes(amps: torch.Tensor, f0_hz: np.ndarray, sample_rate: int = SAMPLE_RATE,
                     n_fft: int = N_FFT) -> torch.Tensor:
     """Each part's STFT magnitude from its harmonic amplitudes: amps (V, T, K) -> (V, F, T), differentiable."""
-    v, t, k = amps.shape
-    n_bins = n_fft // 2 + 1
+    v, _, k = amps.shape
     index, weight = comb_layout(np.asarray(f0_hz), sample_rate, n_fft, k)  # (T, V, K, J)
-    flat = (index + n_bins * (torch.arange(v)[None, :, None, None]
-                              + v * torch.arange(t)[:, None, None, None])).reshape(-1)
-    contrib = weight.to(amps.dtype) * amps.permute(1, 0, 2)[..., None]  # (T, V, K, J)
-    out = torch.zeros(t * v * n_bins, dtype=amps.dtype).index_add(0, flat, contrib.reshape(-1))
-    return out.view(t, v, n_bins).permute(1, 2, 0)  # (V, F, T)
+    return voice_magnitudes(amps.permute(1, 0, 2), index, weight, torch.arange(v), v, n_fft // 2 + 1)
 
 
 def kl_loss(mix_mag: torch.Tensor, parts: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:

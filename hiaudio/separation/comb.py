@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hiaudio.dsp.partials import LOBE_BINS, comb_layout
+from hiaudio.dsp.partials import LOBE_BINS, comb_layout, voice_magnitudes
 from hiaudio.dsp.units import cents_between, hz_to_midi
 from hiaudio.limits import check_deadline
 
@@ -279,11 +279,7 @@ def fit_combs(mag: np.ndarray, f0_hz: np.ndarray, sample_rate: int, n_fft: int, 
         level = level * scale[owner_t][None, :]
 
     amp = level[..., None] * read(env)  # (T, V', K)
-    per_voice = torch.zeros(n_frames, n_voices, n_bins, dtype=torch.float32, device=device)
-    vflat = (index + n_bins * (owner_t[None, :, None, None]
-                               + n_voices * torch.arange(n_frames, device=device)[:, None, None, None])).reshape(-1)
-    per_voice.view(-1).index_add_(0, vflat, (weight * amp[..., None]).reshape(-1))
-    models = per_voice.permute(1, 2, 0).double().cpu().numpy()  # (V, F, T)
+    models = voice_magnitudes(amp, index, weight, owner_t, n_voices, n_bins).double().cpu().numpy()  # (V, F, T)
     frame_level = models.mean(axis=1, keepdims=True)  # (V, 1, T): uncovered bins follow the frame's voices
     models = models + UNMODELLED_FLOOR * frame_level
     return (models, amp.cpu().numpy(), f0_hz, owner) if amplitudes else models
