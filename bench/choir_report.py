@@ -19,7 +19,9 @@ Scored per excerpt and part, SI-SDR (dB, `hiaudio.separation.si_sdr_batch`):
 * the mixture as every part: the floor.
 
 F0: each part's F0 from ours (blind, and with the score) against the F0 actually sung
-(`f0_sung_hz`: the section's mean), mir_eval.melody raw pitch accuracy at 50 cents.
+(`f0_sung_hz`: the section's mean), mir_eval.melody raw pitch accuracy at 50 cents. Beside them
+the ceiling of any blind decoder that labels the parts by pitch order (`pitch_ordered`: the true
+F0 sorted in each frame), which loses where the score's parts cross.
 Means are over (excerpt, part) pairs; results go to bench/results/choir_<set>.json.
 """
 from __future__ import annotations
@@ -38,8 +40,8 @@ from bench import common  # noqa: E402
 from bench.choir_separation import ORACLE_HOP, ORACLE_N_FFT  # noqa: E402
 from hiaudio.data import report_set  # noqa: E402
 from hiaudio.models import salience as salience_model  # noqa: E402
-from hiaudio.separation import (mixture_baseline, oracle_ratio_mask, pitch_scores,  # noqa: E402
-                                score_informed_nmf, si_sdr_batch)
+from hiaudio.separation import (mixture_baseline, oracle_ratio_mask, pitch_ordered,  # noqa: E402
+                                pitch_scores, score_informed_nmf, si_sdr_batch)
 from hiaudio.separation.choir import SAMPLE_RATE, separate_choir  # noqa: E402
 
 METHODS = {  # key -> row label
@@ -49,7 +51,8 @@ METHODS = {  # key -> row label
     "ours_blind": "ours, blind",
     "mixture": "the mixture itself as every part",
 }
-PITCH = {"rpa_blind": "blind F0 RPA (mir_eval, 50 cents)", "rpa_score": "F0 RPA with the score"}
+PITCH = {"rpa_blind": "blind F0 RPA (mir_eval, 50 cents)", "rpa_score": "F0 RPA with the score",
+         "rpa_ordered": "ceiling of blind RPA for parts labelled by pitch order (true F0 sorted)"}
 
 
 def evaluate(ex, assets=salience_model.ASSETS) -> dict:
@@ -75,8 +78,10 @@ def evaluate(ex, assets=salience_model.ASSETS) -> dict:
     est["ours_score"], est["ours_blind"] = score.stems[:, :len(mix)], blind.stems[:, :len(mix)]
     ref_t = np.arange(ex.f0_sung_hz.shape[1]) * ex.hop_samples / ex.sample_rate
     pitch = {}
-    for key, res in (("rpa_blind", blind), ("rpa_score", score)):
-        pitch[key] = [pitch_scores(ref_t, ex.f0_sung_hz[v], res.times_s, res.f0_hz[v])["rpa"]
+    ordered = pitch_ordered(ex.f0_sung_hz)  # a blind decoder calls the top line the soprano
+    for key, times_s, f0_hz in (("rpa_blind", blind.times_s, blind.f0_hz), ("rpa_score", score.times_s, score.f0_hz),
+                                ("rpa_ordered", ref_t, ordered)):
+        pitch[key] = [pitch_scores(ref_t, ex.f0_sung_hz[v], times_s, f0_hz[v])["rpa"]
                       if (ex.f0_sung_hz[v] > 0).any() else float("nan") for v in range(n_parts)]
     return {"si_sdr_db": {k: si_sdr_batch(e, stems).tolist() for k, e in est.items()}, "pitch": pitch,
             "blind_warnings": list(blind.warnings), "score_warnings": list(score.warnings),

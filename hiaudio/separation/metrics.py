@@ -10,6 +10,9 @@
   SI-SDR is meaningless: two equal spectra with different phases are nearly orthogonal).
 * `pitch_scores`: raw pitch / raw chroma / overall accuracy and voicing recall / false alarm
   from mir_eval.melody (Salamon et al. 2014; 50 cent tolerance), for one voice at a time.
+* `pitch_ordered`: the parts' true F0 relabelled by pitch order in each frame. Scored against
+  the truth, it is the ceiling of any blind decoder that calls the top line the soprano: where
+  parts cross, such a decoder swaps them.
 """
 from __future__ import annotations
 
@@ -83,3 +86,15 @@ def pitch_scores(ref_times_s: np.ndarray, ref_f0_hz: np.ndarray, est_times_s: np
             "rca": float(melody.raw_chroma_accuracy(ref_v, ref_c, est_v, est_c, cent_tolerance)),
             "oa": float(melody.overall_accuracy(ref_v, ref_c, est_v, est_c, cent_tolerance)),
             "vr": float(vr), "vfa": float(vfa)}
+
+
+def pitch_ordered(f0_hz: np.ndarray) -> np.ndarray:
+    """f0_hz (V, T), parts top-down by the score, 0 = silent -> (V, T): in each frame the sounding
+    pitches sorted high to low onto the parts that sound, in their order. Where no parts cross it
+    returns f0_hz; where the alto sings above the soprano, the two are swapped."""
+    f0 = np.asarray(f0_hz, dtype=np.float64)
+    out = np.zeros_like(f0)
+    for t in range(f0.shape[1]):
+        on = np.nonzero(f0[:, t] > 0)[0]
+        out[on, t] = np.sort(f0[on, t])[::-1]
+    return out

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from hiaudio.separation import pitch_scores, si_sdr, si_sdr_batch
+from hiaudio.separation import pitch_ordered, pitch_scores, si_sdr, si_sdr_batch
 
 SR = 16000
 
@@ -51,3 +51,17 @@ def test_pitch_scores_known_answers():
     assert octave["rpa"] == 0.0 and octave["rca"] == 1.0
     half = pitch_scores(t, ref, t, np.where(t < 0.75, ref, ref * 2 ** (1 / 12)))  # a semitone off on half
     assert half["rpa"] == pytest.approx(0.5, abs=0.01)
+
+
+def test_pitch_ordered_swaps_crossed_parts_only_where_they_cross():
+    t = np.arange(400) * 0.005
+    soprano = np.where(t < 1.0, 440.0, 330.0)  # falls below the alto at 1 s
+    alto = np.full_like(t, 392.0)
+    bass = np.where(t < 0.5, 0.0, 110.0)  # rests, then sings: it keeps its own line
+    ordered = pitch_ordered(np.stack([soprano, alto, bass]))
+    np.testing.assert_array_equal(ordered[:, t < 1.0], np.stack([soprano, alto, bass])[:, t < 1.0])
+    np.testing.assert_array_equal(ordered[0, t >= 1.0], 392.0)
+    np.testing.assert_array_equal(ordered[1, t >= 1.0], 330.0)
+    np.testing.assert_array_equal(ordered[2], bass)
+    # the ceiling of a pitch-order labelling: the soprano is "found" only before the crossing
+    assert pitch_scores(t, soprano, t, ordered[0])["rpa"] == pytest.approx(0.5, abs=0.01)
