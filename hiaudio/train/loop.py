@@ -158,15 +158,41 @@ def _validate(task: Task, model: torch.nn.Module, cfg: TrainConfig, device, auto
     return {k: v / max(count, 1) for k, v in totals.items()}
 
 
-def start_from(module: torch.nn.Module, path: str, name: str) -> None:
+def widened(small: dict, wide: dict) -> dict:
+    """The state of a wider network that computes what `small` computes: each tensor of `small`
+    fills the leading block of `wide`'s (same names, same number of dimensions, no dimension
+    smaller), the rest of `wide` is kept, and a layer's old outputs read none of the new inputs
+    (weights [:out_small, in_small:] are zero). For networks whose layers read only the layer
+    before (a plain stack of convolutions and norms): the new channels start with `wide`'s random
+    weights but the old channels and the output are unchanged, so training continues from the
+    small model and the new width learns what it can add (Chen et al. 2016, Net2Net, in its
+    zero-initialized form)."""
+    out = {}
+    for key, w in wide.items():
+        s = small.get(key)
+        if s is None or s.dim() != w.dim() or any(a > b for a, b in zip(s.shape, w.shape)):
+            raise ValueError(f"{key}: {tuple(s.shape) if s is not None else 'missing'} cannot widen to {tuple(w.shape)}")
+        w = w.clone()
+        if s.dim() >= 2 and s.shape[1] < w.shape[1]:
+            w[:s.shape[0], s.shape[1]:] = 0
+        w[tuple(slice(0, n) for n in s.shape)] = s
+        out[key] = w
+    return out
+
+
+def start_from(module: torch.nn.Module, path: str, name: str, widen: bool = False) -> None:
     """A new run's starting weights (`init_from`): load the checkpoint at `path`, which must hold
     a `name` model whose weights fit `module` (other settings that leave the weights' shapes
-    alone, such as a WaveGrad's noise, may differ); otherwise a ValueError that says what differs."""
+    alone, such as a WaveGrad's noise, may differ); otherwise a ValueError that says what differs.
+    widen: the checkpoint may be a narrower model of the same layers (`widened`)."""
     data = checkpoints.read_checkpoint(path)
     try:
         if data.get("model") != name:
             raise ValueError(f"it holds a {data.get('model')} model, not a {name}")
-        module.load_state_dict(data["state"])
+        state = data["state"]
+        if widen:
+            state = widened(state, module.state_dict())
+        module.load_state_dict(state)
     except (RuntimeError, ValueError) as err:
         first = str(err).strip().splitlines()[0]
         raise ValueError(f"init_from {path} ({data.get('model')}, settings {data.get('kwargs')}) cannot start "

@@ -165,8 +165,8 @@ def build(cfg: Config) -> Task:
                 "val_peak_f1": 2 * precision * recall / max(precision + recall, 1e-9)}
 
     model = SalienceCNN(**kwargs)
-    if cfg.init_from:  # e.g. assets/salience_ctx.pt, fine-tuned on choirs
-        start_from(model, cfg.init_from, "salience")
+    if cfg.init_from:  # e.g. assets/salience_ctx.pt, fine-tuned on choirs; a narrower one is widened
+        start_from(model, cfg.init_from, "salience", widen=True)
     return Task(model=model, model_name="salience", model_kwargs=kwargs,
                 train_set=_Frames(train, cfg.crop_s, cfg.seed, cfg.voice_subsets, sung),
                 val_set=_Frames(val, None, cfg.seed, sung=sung), loss_fn=_loss(cfg), evaluate=evaluate,

@@ -83,3 +83,31 @@ def test_choir_items_come_at_the_models_rate_with_their_sung_pitch():
     assert np.allclose(peaks, [220.0, 330.0, 440.0], atol=2)  # the same tones, at 16 kHz
     _, score_rows = _Frames([OneExample()], None, seed=0)[0]
     assert torch.allclose(score_rows[0, 10], torch.tensor(440.0))  # chorales: the score's F0
+
+
+def test_a_narrower_salience_model_starts_a_wider_one_unchanged(tmp_path):
+    """init_from a 4-channel checkpoint into 8 channels: same salience at the start, new weights
+    free to learn; a wider checkpoint into a narrower model is refused."""
+    import pytest
+
+    from hiaudio import checkpoints
+    from hiaudio.models.salience import SalienceCNN
+    from hiaudio.train.loop import start_from
+
+    torch.manual_seed(0)
+    small = SalienceCNN(channels=4, time_context=1)
+    for module in small.modules():  # BatchNorm as after training, not the identity
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    path = tmp_path / "small.pt"
+    checkpoints.save_checkpoint(path, small, "salience", {"channels": 4, "time_context": 1})
+    wide = SalienceCNN(channels=8, time_context=1)
+    start_from(wide, str(path), "salience", widen=True)
+    audio = torch.randn(1, 4000) * 0.1
+    small.eval(), wide.eval()
+    with torch.no_grad():
+        assert torch.allclose(small(audio), wide(audio), atol=1e-5)
+    assert wide.net[0].weight[4:].abs().sum() > 0  # the new channels are not dead
+    with pytest.raises(ValueError, match="cannot widen"):
+        start_from(SalienceCNN(channels=2, time_context=1), str(path), "salience", widen=True)
