@@ -113,8 +113,9 @@ case "${1:-run}" in
 esac
 
 # The CPU check (tiny networks, a few steps; run in a copy of the tree, since it ships into assets/):
+# (.cache: where `prepare` left the packs; batches under the 8 clips, or the loop refuses the run)
 #   git worktree add /tmp/gpucheck HEAD && cp -r .cache /tmp/gpucheck/ && cd /tmp/gpucheck && mkdir -p /tmp/out &&
-#   DEVICE=cpu THREADS=1 N_TRAIN=8 N_VAL=4 GAN_MINUTES=0 WG_MINUTES=0 OUT=/tmp/out \
+#   DEVICE=cpu THREADS=1 N_TRAIN=8 N_VAL=4 GAN_MINUTES=0 WG_MINUTES=0 GAN_BATCH=4 WG_BATCH=4 OUT=/tmp/out \
 #   GAN_SETS='--set steps=6 --set val_every=3 --set gan_start=2 --set monitor_every=3 --set n_monitor=2
 #             --set generator={"channels":16,"upsample":[2],"frame_mrf":false,"phase":"integrated"}' \
 #   WG_SETS='--set steps=6 --set val_every=3 --set monitor_every=3 --set n_monitor=1 --set channels=8,8,8,8,8' \
