@@ -26,9 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hiaudio import audio as audio_io  # noqa: E402
 from hiaudio.data import report_set  # noqa: E402
+from hiaudio.dsp.f0grid import known_f0  # noqa: E402
 from hiaudio.models import salience  # noqa: E402
 from hiaudio.separation import multif0, pitch_scores  # noqa: E402
 from hiaudio.separation.part_f0 import f0_near_score, fold_octave_jumps  # noqa: E402
+from hiaudio.train.salience_task import peaks  # noqa: E402
 
 BP_RATE, BP_HOP, BP_WINDOW, BP_OVERLAP, BP_BINS = 22050, 256, 43844, 30, 264  # basic_pitch.constants
 
@@ -55,12 +57,11 @@ def on_our_grid(contour: np.ndarray, n_frames: int) -> np.ndarray:
 def peak_recall(sal: np.ndarray, f0_hz: np.ndarray, top: int = 4, tolerance_bins: float = 2.5) -> tuple[int, int]:
     """(hits, sung frames): a part's sung F0 counts as found where one of its frame's `top`
     strongest peaks lies within `tolerance_bins` (50 cents)."""
-    pad = np.pad(sal, ((0, 0), (1, 1)))
-    peaks = (sal >= pad[:, :-2]) & (sal > pad[:, 2:]) & (sal > multif0.DecodeConfig.candidate_salience)
+    found = peaks(torch.from_numpy(sal), multif0.DecodeConfig.candidate_salience).numpy()
     truth = salience.hz_to_bin(torch.from_numpy(np.maximum(f0_hz, 1e-3))).numpy()
     hits = total = 0
     for t in range(sal.shape[0]):
-        k = np.nonzero(peaks[t])[0]
+        k = np.nonzero(found[t])[0]
         k = k[np.argsort(sal[t, k])[::-1][:top]]
         for b in truth[f0_hz[:, t] > 0, t]:
             total += 1
@@ -87,8 +88,7 @@ def main() -> None:
         theirs = on_our_grid(basic_pitch_contour(session, x / max(1e-6, np.abs(x).max())), len(ours))
         times = np.arange(len(ours)) * salience.HOP_S
         ref_times = np.arange(ex.f0_sung_hz.shape[1]) * ex.hop_samples / ex.sample_rate
-        sung = np.stack([np.interp(times, ref_times, f, right=0.0) for f in ex.f0_sung_hz])
-        sung[:, np.searchsorted(ref_times, times) >= len(ref_times)] = 0.0
+        sung = np.stack([known_f0(f, ex.hop_samples / ex.sample_rate, len(ours), salience.HOP_S) for f in ex.f0_sung_hz])
         for key, sal in (("ours", ours), ("basic-pitch", theirs)):
             found[key] = list(np.add(found[key], peak_recall(sal, sung)))
             f0 = f0_near_score(sal, fold_octave_jumps(multif0.assign_voices(sal, len(ex.f0_sung_hz))))
